@@ -1,0 +1,211 @@
+// The settings table and the file / environment layers.
+#include "app/config.hpp"
+
+#include "app/units.hpp"
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <stdexcept>
+
+namespace parley::app {
+
+namespace {
+
+std::string parse_listen(AppConfig& c, std::string_view text) {
+    // "host:port", "[v6]:port", ":port" (every interface)
+    const auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        return "expected HOST:PORT, e.g. 0.0.0.0:2346";
+    }
+    std::string_view host = text.substr(0, colon);
+    const std::string_view port_text = text.substr(colon + 1);
+    unsigned port = 0;
+    const auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc{} || end != port_text.data() + port_text.size() || port > 65535) {
+        return "port must be a number from 0 to 65535";
+    }
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+        host = host.substr(1, host.size() - 2);
+    }
+    c.server.listen_host = host.empty() ? "0.0.0.0" : std::string(host);
+    c.server.listen_port = static_cast<std::uint16_t>(port);
+    return {};
+}
+
+template <class T> std::string parse_uint(T& out, std::string_view text, T min, T max) {
+    T value{};
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value < min || value > max) {
+        return "expected a whole number from " + std::to_string(min) + " to " + std::to_string(max);
+    }
+    out = value;
+    return {};
+}
+
+SettingParser bytes_setting(std::size_t net::ServerConfig::*field, std::size_t min) {
+    return [field, min](AppConfig& c, std::string_view text) -> std::string {
+        const auto bytes = parse_bytes(text);
+        if (!bytes || *bytes < min) {
+            return "expected a size of at least " + std::to_string(min) + " bytes, e.g. 64KiB or 1MiB";
+        }
+        c.server.*field = *bytes;
+        return {};
+    };
+}
+
+SettingParser duration_setting(std::chrono::milliseconds net::ServerConfig::*field) {
+    return [field](AppConfig& c, std::string_view text) -> std::string {
+        const auto d = parse_duration(text);
+        if (!d || d->count() <= 0) {
+            return "expected a positive duration, e.g. 500ms, 30s or 2m";
+        }
+        c.server.*field = *d;
+        return {};
+    };
+}
+
+SettingParser rate_setting(double net::ServerConfig::*field) {
+    return [field](AppConfig& c, std::string_view text) -> std::string {
+        double value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || end != text.data() + text.size() || value < 0) {
+            return "expected a number >= 0 (0 turns the limit off)";
+        }
+        c.server.*field = value;
+        return {};
+    };
+}
+
+std::vector<Setting> make_settings() {
+    using net::ServerConfig;
+    return {
+        {"listen", "Address and port for HTTP and WebSocket [0.0.0.0:2346]", parse_listen},
+        {"threads", "Shards (threads with an event loop each) [number of cores]",
+         [](AppConfig& c, std::string_view t) { return parse_uint(c.server.threads, t, 1u, 64u); }},
+        {"data_dir", "Directory for the message store [./parley-data]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             if (t.empty()) {
+                 return "must not be empty";
+             }
+             c.data_dir = std::string(t);
+             return {};
+         }},
+        {"auth", "Authentication mode: open (trust the client's user_id; unsafe) [open]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             if (t != "open") {
+                 return "the only mode so far is 'open'";
+             }
+             c.auth = std::string(t);
+             c.server.auth_open = true;
+             return {};
+         }},
+        {"log_level", "trace, debug, info, warn or error [info]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             static constexpr std::string_view levels[] = {"trace", "debug", "info", "warn", "error"};
+             if (std::find(std::begin(levels), std::end(levels), t) == std::end(levels)) {
+                 return "expected trace, debug, info, warn or error";
+             }
+             c.log_level = std::string(t);
+             return {};
+         }},
+        {"max_message_bytes", "Longest chat text, in bytes of UTF-8 [64KiB]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             const auto bytes = parse_bytes(t);
+             if (!bytes || *bytes < 1) {
+                 return "expected a size of at least 1 byte, e.g. 64KiB";
+             }
+             c.server.protocol.max_message_bytes = *bytes;
+             return {};
+         }},
+        {"max_frame_bytes", "Largest WebSocket message accepted; larger closes with 1009 [256KiB]",
+         bytes_setting(&ServerConfig::max_frame_bytes, 1024)},
+        {"max_send_queue_bytes", "Output queued per session before it is closed as a slow consumer [1MiB]",
+         bytes_setting(&ServerConfig::max_send_queue_bytes, 1024)},
+        {"ping_interval", "Ping sessions idle this long [30s]", duration_setting(&ServerConfig::ping_interval)},
+        {"idle_timeout", "Close sessions silent this long [75s]", duration_setting(&ServerConfig::idle_timeout)},
+        {"handshake_timeout", "Time to complete an HTTP request or upgrade [10s]",
+         duration_setting(&ServerConfig::handshake_timeout)},
+        {"close_timeout", "Time a peer gets to answer our close frame [2s]",
+         duration_setting(&ServerConfig::close_timeout)},
+        {"shutdown_grace", "On SIGTERM, time sessions get to close cleanly [3s]",
+         duration_setting(&ServerConfig::shutdown_grace)},
+        {"max_frames_per_second", "Frames per second per connection, sustained; 0 = no limit [200]",
+         rate_setting(&ServerConfig::max_frames_per_second)},
+        {"max_frames_burst", "Frames per connection in a burst [400]", rate_setting(&ServerConfig::max_frames_burst)},
+    };
+}
+
+} // namespace
+
+const std::vector<Setting>& all_settings() {
+    static const std::vector<Setting> settings = make_settings();
+    return settings;
+}
+
+std::string flag_name(std::string_view key) {
+    std::string out = "--";
+    for (char ch : key) {
+        out += ch == '_' ? '-' : ch;
+    }
+    return out;
+}
+
+std::string env_name(std::string_view key) {
+    std::string out = "PARLEY_";
+    for (char ch : key) {
+        out += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    }
+    return out;
+}
+
+void apply_setting(AppConfig& config, std::string_view key, std::string_view value, std::string_view source) {
+    const auto& settings = all_settings();
+    const auto it = std::find_if(settings.begin(), settings.end(), [&](const Setting& s) { return s.key == key; });
+    if (it == settings.end()) {
+        throw std::runtime_error(std::string(source) + ": unknown setting '" + std::string(key) + "'");
+    }
+    if (std::string error = it->apply(config, value); !error.empty()) {
+        throw std::runtime_error(std::string(source) + ": " + std::string(key) + " = '" + std::string(value) +
+                                 "': " + error);
+    }
+}
+
+void apply_toml_file(AppConfig& config, const std::string& path) {
+    toml::table table;
+    try {
+        table = toml::parse_file(path);
+    } catch (const toml::parse_error& e) {
+        throw std::runtime_error("config file " + path + ": " + std::string(e.description()) + " (line " +
+                                 std::to_string(e.source().begin.line) + ")");
+    }
+    for (const auto& [key, node] : table) {
+        std::string value;
+        if (const auto* s = node.as_string()) {
+            value = s->get();
+        } else if (const auto* i = node.as_integer()) {
+            value = std::to_string(i->get());
+        } else if (const auto* f = node.as_floating_point()) {
+            value = std::to_string(f->get());
+        } else if (const auto* b = node.as_boolean()) {
+            value = b->get() ? "true" : "false";
+        } else {
+            throw std::runtime_error("config file " + path + ": " + std::string(key.str()) +
+                                     " must be a string, number or boolean");
+        }
+        apply_setting(config, key.str(), value, "config file " + path);
+    }
+}
+
+void apply_environment(AppConfig& config, const std::function<const char*(const char*)>& getenv) {
+    for (const Setting& s : all_settings()) {
+        const std::string name = env_name(s.key);
+        if (const char* value = getenv(name.c_str())) {
+            apply_setting(config, s.key, value, "environment " + name);
+        }
+    }
+}
+
+} // namespace parley::app

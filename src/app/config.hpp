@@ -1,0 +1,52 @@
+// Parley's configuration: one table of settings, read in layers — built-in defaults, then the
+// TOML file, then PARLEY_* environment variables, then command-line flags (each overrides the
+// one before). Every setting has the same name in all three: key `max_frame_bytes`, variable
+// PARLEY_MAX_FRAME_BYTES, flag --max-frame-bytes.
+#pragma once
+
+#include "net/server_config.hpp"
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::app {
+
+struct AppConfig {
+    net::ServerConfig server;
+    // Where the message store keeps its files.
+    std::string data_dir = "./parley-data";
+    // "open": trust the client's user_id, as the seed did. The only mode so far; unsafe on a
+    // public network (docs/operations.md).
+    std::string auth = "open";
+    // trace, debug, info, warn, error
+    std::string log_level = "info";
+};
+
+// Sets one setting from its text form. Returns an error for people, or empty on success.
+using SettingParser = std::function<std::string(AppConfig&, std::string_view)>;
+
+struct Setting {
+    std::string_view key; // TOML key; the flag and variable names derive from it
+    std::string_view help;
+    SettingParser apply;
+};
+
+// Every setting, in the order --help lists them.
+const std::vector<Setting>& all_settings();
+
+std::string flag_name(std::string_view key); // "--max-frame-bytes"
+std::string env_name(std::string_view key);  // "PARLEY_MAX_FRAME_BYTES"
+
+// Sets `key` to `value`; throws std::runtime_error naming `source` on an unknown key or a bad value.
+void apply_setting(AppConfig& config, std::string_view key, std::string_view value, std::string_view source);
+
+// Applies a TOML file's settings. Throws std::runtime_error if it cannot be read or parsed, or
+// holds an unknown key or bad value (a typo in a config file must not pass silently).
+void apply_toml_file(AppConfig& config, const std::string& path);
+
+// Applies every PARLEY_* variable `getenv` knows for a setting.
+void apply_environment(AppConfig& config, const std::function<const char*(const char*)>& getenv);
+
+} // namespace parley::app

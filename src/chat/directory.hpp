@@ -1,0 +1,44 @@
+// Which shards hold sessions of which user: the only state shared by all shards. Striped by the
+// hash of the user id so lookups on different stripes never contend; each stripe's mutex is held
+// only for one hash-map operation (lock order: docs/threads.md — a stripe lock is a leaf).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace parley::chat {
+
+// A set of shards as a bit mask: shard i is bit i.
+using ShardMask = std::uint64_t;
+inline constexpr unsigned max_shards = 64;
+
+class Directory {
+public:
+    // Records that `user` has at least one session on `shard`. Any thread.
+    void add(std::string_view user, unsigned shard);
+    // Records that `user` has no more sessions on `shard`. Any thread.
+    void remove(std::string_view user, unsigned shard);
+    // The shards holding sessions of `user` right now (0 if none). Any thread.
+    ShardMask shards_of(std::string_view user) const;
+
+private:
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    struct Stripe {
+        mutable std::mutex mutex;
+        std::unordered_map<std::string, ShardMask, StringHash, std::equal_to<>> shards_by_user;
+    };
+    static constexpr std::size_t stripe_count = 64;
+
+    Stripe& stripe_for(std::string_view user) const;
+
+    mutable std::array<Stripe, stripe_count> stripes_;
+};
+
+} // namespace parley::chat

@@ -1,0 +1,511 @@
+// A connection's life: HTTP, upgrade, WebSocket frames in, batched output out, close handshake.
+#include "net/connection.hpp"
+
+#include "net/http_request.hpp"
+#include "net/http_response.hpp"
+#include "net/shard.hpp"
+#include "net/static_files.hpp"
+#include "net/ws_handshake.hpp"
+#include "protocol/errc.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/socket_base.hpp>
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <cerrno>
+
+namespace parley::net {
+
+namespace {
+
+// Writes at most this many iovecs per sendmsg: Linux's IOV_MAX.
+constexpr std::size_t max_iovecs = 1024;
+
+// A client that keeps sending this many frames past its rate limit is not slowing down.
+constexpr std::uint32_t max_dropped_in_a_row = 100;
+
+} // namespace
+
+std::string_view to_string(close_reason why) {
+    switch (why) {
+    case close_reason::none:
+        return "none";
+    case close_reason::peer_closed:
+        return "peer closed";
+    case close_reason::io_error:
+        return "i/o error";
+    case close_reason::protocol_violation:
+        return "protocol violation";
+    case close_reason::slow_consumer:
+        return "slow consumer (send queue full)";
+    case close_reason::flood:
+        return "flood (rate limit exceeded)";
+    case close_reason::handshake_timeout:
+        return "handshake timeout";
+    case close_reason::idle_timeout:
+        return "idle timeout";
+    case close_reason::close_timeout:
+        return "close timeout";
+    case close_reason::http_done:
+        return "http done";
+    case close_reason::bad_request:
+        return "bad http request";
+    case close_reason::shutdown:
+        return "server shutdown";
+    }
+    return "unknown";
+}
+
+Connection::Connection(Shard& shard, boost::asio::ip::tcp::socket socket)
+    : shard_(shard), socket_(std::move(socket)),
+      reader_(ws::peer::client, ws::ReaderLimits{shard.config().max_frame_bytes}),
+      flood_(shard.config().max_frames_per_second, shard.config().max_frames_burst, clock::now()),
+      request_started_(clock::now()), last_received_(request_started_), last_ping_sent_(request_started_) {}
+
+Connection::~Connection() = default;
+
+void Connection::start() {
+    boost::system::error_code ec;
+    socket_.non_blocking(true, ec);
+    socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+    arm_read();
+}
+
+// ---- input ----------------------------------------------------------------------------------
+
+void Connection::arm_read() {
+    if (read_armed_ || phase_ == phase::closed) {
+        return;
+    }
+    read_armed_ = true;
+    socket_.async_wait(boost::asio::socket_base::wait_read,
+                       [self = shared_from_this()](const boost::system::error_code& ec) {
+                           self->read_armed_ = false;
+                           if (ec) {
+                               if (ec != boost::asio::error::operation_aborted) {
+                                   self->destroy(close_reason::io_error);
+                               }
+                               return;
+                           }
+                           self->on_readable();
+                       });
+}
+
+void Connection::on_readable() {
+    // Read until the socket is drained: the reactor is edge-triggered, so bytes left unread would
+    // not wake us again. Safe because this io_context has one thread: no readiness edge can be
+    // consumed between the last EAGAIN and re-arming below.
+    std::span<char> buffer = shard_.read_buffer();
+    while (phase_ != phase::closed) {
+        const ssize_t n = ::recv(socket_.native_handle(), buffer.data(), buffer.size(), 0);
+        if (n > 0) {
+            last_received_ = clock::now();
+            consume(buffer.first(static_cast<std::size_t>(n)));
+            if (static_cast<std::size_t>(n) < buffer.size()) {
+                break;
+            }
+            continue;
+        }
+        if (n == 0) {
+            destroy(close_reason::peer_closed);
+            return;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            destroy(close_reason::io_error);
+            return;
+        }
+        break;
+    }
+    arm_read();
+}
+
+void Connection::consume(std::span<char> fresh) {
+    if (partial_.empty()) {
+        // The common case: whole frames in the fresh bytes; only a trailing partial one is copied.
+        const std::size_t used = handle_input(fresh);
+        if (phase_ != phase::closed && used < fresh.size()) {
+            partial_.assign(fresh.data() + used, fresh.size() - used);
+        }
+        return;
+    }
+    partial_.append(fresh.data(), fresh.size());
+    const std::size_t used = handle_input(std::span<char>(partial_.data(), partial_.size()));
+    if (phase_ == phase::closed) {
+        return;
+    }
+    partial_.erase(0, used);
+    if (partial_.empty()) {
+        // Give the memory back: an idle session keeps no buffer.
+        std::string().swap(partial_);
+    }
+}
+
+std::size_t Connection::handle_input(std::span<char> input) {
+    std::size_t used = 0;
+    if (phase_ == phase::http) {
+        used = handle_http(input);
+        if (phase_ != phase::websocket) {
+            return used;
+        }
+        // Frames may follow the upgrade request in the same read.
+    }
+    if (phase_ == phase::websocket || phase_ == phase::closing) {
+        used += handle_frames(input.subspan(used));
+    }
+    return used;
+}
+
+std::size_t Connection::handle_http(std::span<char> input) {
+    std::size_t used = 0;
+    while (phase_ == phase::http && !close_when_drained_ && used < input.size()) {
+        const std::string_view bytes(input.data() + used, input.size() - used);
+        HttpParseResult parsed = parse_http_request(bytes, shard_.config().http);
+        if (parsed.status == http_parse_status::need_more) {
+            break;
+        }
+        if (parsed.status == http_parse_status::invalid) {
+            queue_raw(http_response(parsed.error_status, "text/plain; charset=utf-8", parsed.error + "\n", false));
+            close_when_drained_ = true;
+            close_reason_ = close_reason::bad_request;
+            return input.size();
+        }
+        used += parsed.consumed;
+        request_started_ = clock::now();
+        respond_http(parsed.request);
+    }
+    return used;
+}
+
+void Connection::respond_http(const HttpRequest& request) {
+    const std::string_view path = request.path();
+    const bool head = request.method == "HEAD";
+    auto reply = [&](int status, std::string_view type, std::string_view body, std::string_view headers = {}) {
+        const bool keep = request.keep_alive && status < 400;
+        queue_raw(http_response(status, type, body, keep, head, headers));
+        if (!keep) {
+            close_when_drained_ = true;
+            close_reason_ = close_reason::http_done;
+        }
+    };
+
+    if (request.wants_websocket) {
+        // RFC 6455 §4.2.1: a GET, HTTP/1.1 or later, version 13, a well-formed key.
+        if (path != "/" && path != "/ws") {
+            return reply(404, "text/plain; charset=utf-8", "no WebSocket endpoint here; use / or /ws\n");
+        }
+        if (request.method != "GET" || request.version < 11 || !ws::is_valid_client_key(request.ws_key)) {
+            return reply(400, "text/plain; charset=utf-8", "bad WebSocket upgrade request\n");
+        }
+        if (request.ws_version != "13") {
+            // RFC 6455 §4.4: say which version we speak.
+            return reply(426, "text/plain; charset=utf-8", "unsupported WebSocket version\n",
+                         "Sec-WebSocket-Version: 13\r\n");
+        }
+        queue_raw(websocket_accept_response(ws::accept_key(request.ws_key)));
+        phase_ = phase::websocket;
+        last_ping_sent_ = last_received_;
+        return;
+    }
+
+    if (request.method != "GET" && !head) {
+        return reply(405, "text/plain; charset=utf-8", "method not allowed\n", "Allow: GET, HEAD\r\n");
+    }
+    if (path == "/healthz") {
+        return reply(200, "text/plain; charset=utf-8", "ok\n");
+    }
+    if (const StaticFile* file = find_static_file(path)) {
+        return reply(200, file->content_type, file->body);
+    }
+    reply(404, "text/plain; charset=utf-8", "not found\n");
+}
+
+std::size_t Connection::handle_frames(std::span<char> input) {
+    const std::size_t size = input.size();
+    while (phase_ == phase::websocket || phase_ == phase::closing) {
+        auto event = reader_.next(input);
+        if (!event) {
+            const ws::Violation& v = event.error();
+            spdlog::info("closing session of '{}': {} ({})", chat_.user_id, v.reason, static_cast<int>(v.code));
+            close(v.code, close_reason::protocol_violation);
+            // Whatever follows a broken frame cannot be trusted: stop reading it.
+            return size;
+        }
+        const ws::Event& e = *event;
+        if (e.kind == ws::event_kind::need_more) {
+            break;
+        }
+        if (phase_ == phase::closing) {
+            // RFC 6455 §1.4: after sending a close, only the peer's close matters.
+            if (e.kind == ws::event_kind::close) {
+                destroy(close_reason_);
+                return size;
+            }
+            continue;
+        }
+        switch (e.kind) {
+        case ws::event_kind::text:
+            if (admit_frame()) {
+                shard_.router().on_text(chat_, *this, e.payload);
+            }
+            break;
+        case ws::event_kind::binary:
+            if (admit_frame()) {
+                shard_.router().reply_error(*this, protocol::errc::binary_unsupported,
+                                            "Parley speaks JSON in text frames; binary frames are ignored");
+            }
+            break;
+        case ws::event_kind::ping:
+            // RFC 6455 §5.5.2: answer with the same payload.
+            if (admit_frame()) {
+                queue_control(ws::opcode::pong, e.payload);
+            }
+            break;
+        case ws::event_kind::pong:
+            break;
+        case ws::event_kind::close: {
+            // RFC 6455 §5.5.1: echo the code; then the server closes TCP first (§7.1.1).
+            const auto code = e.close_code == static_cast<std::uint16_t>(ws::close_code::no_status)
+                                  ? ws::close_code::normal
+                                  : static_cast<ws::close_code>(e.close_code);
+            peer_closed_ = true;
+            close(code, close_reason::peer_closed);
+            return size;
+        }
+        case ws::event_kind::need_more:
+            break;
+        }
+    }
+    return size - input.size();
+}
+
+bool Connection::admit_frame() {
+    if (flood_.try_take(clock::now())) {
+        dropped_in_a_row_ = 0;
+        return true;
+    }
+    if (dropped_in_a_row_++ == 0) {
+        shard_.router().reply_error(*this, protocol::errc::rate_limited,
+                                    "too many messages; this one and the next until you slow down are dropped");
+    }
+    if (dropped_in_a_row_ >= max_dropped_in_a_row) {
+        spdlog::info("closing session of '{}': flood", chat_.user_id);
+        close(ws::close_code::policy_violation, close_reason::flood);
+    }
+    return false;
+}
+
+// ---- output ---------------------------------------------------------------------------------
+
+chat::send_result Connection::send(chat::SharedText text) {
+    if (phase_ != phase::websocket) {
+        return chat::send_result::dropped;
+    }
+    OutChunk chunk;
+    chunk.header_len = static_cast<std::uint8_t>(ws::write_header(chunk.header, ws::opcode::text, text->size()));
+    chunk.bytes = std::move(text);
+    if (out_bytes_ + chunk.size() > shard_.config().max_send_queue_bytes) {
+        spdlog::warn("closing session of '{}': slow consumer, {} bytes queued", chat_.user_id, out_bytes_);
+        // Free the memory now: keep only a partly written chunk, so the frame stream stays valid
+        // for the close frame that follows it.
+        const std::size_t keep = out_head_sent_ > 0 ? out_head_ + 1 : out_head_;
+        for (std::size_t i = keep; i < out_.size(); ++i) {
+            out_bytes_ -= out_[i].size();
+        }
+        out_.resize(keep);
+        close(ws::close_code::policy_violation, close_reason::slow_consumer);
+        return chat::send_result::closed;
+    }
+    out_bytes_ += chunk.size();
+    out_.push_back(std::move(chunk));
+    mark_dirty();
+    return chat::send_result::queued;
+}
+
+void Connection::queue_raw(std::string bytes) {
+    OutChunk chunk;
+    chunk.bytes = chat::make_text(std::move(bytes));
+    out_bytes_ += chunk.size();
+    out_.push_back(std::move(chunk));
+    mark_dirty();
+}
+
+void Connection::queue_control(ws::opcode op, std::string_view payload) {
+    std::string frame;
+    ws::append_frame(frame, op, payload);
+    queue_raw(std::move(frame));
+}
+
+void Connection::mark_dirty() {
+    if (!in_dirty_list && phase_ != phase::closed) {
+        shard_.mark_dirty(shared_from_this());
+    }
+}
+
+void Connection::arm_write() {
+    if (write_armed_ || phase_ == phase::closed) {
+        return;
+    }
+    write_armed_ = true;
+    socket_.async_wait(boost::asio::socket_base::wait_write,
+                       [self = shared_from_this()](const boost::system::error_code& ec) {
+                           self->write_armed_ = false;
+                           if (ec) {
+                               if (ec != boost::asio::error::operation_aborted) {
+                                   self->destroy(close_reason::io_error);
+                               }
+                               return;
+                           }
+                           self->flush();
+                       });
+}
+
+void Connection::flush() {
+    if (phase_ == phase::closed || write_armed_) {
+        return; // a writable wait is pending: it will flush
+    }
+    while (out_head_ < out_.size()) {
+        std::array<iovec, max_iovecs> iov;
+        std::size_t n = 0;
+        std::size_t skip = out_head_sent_;
+        for (std::size_t i = out_head_; i < out_.size() && n + 2 <= max_iovecs; ++i) {
+            OutChunk& c = out_[i];
+            if (skip < c.header_len) {
+                iov[n++] = iovec{c.header.data() + skip, c.header_len - skip};
+                skip = 0;
+            } else {
+                skip -= c.header_len;
+            }
+            // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct.
+            iov[n++] = iovec{const_cast<char*>(c.bytes->data()) + skip, c.bytes->size() - skip};
+            skip = 0;
+        }
+        msghdr msg{};
+        msg.msg_iov = iov.data();
+        msg.msg_iovlen = n;
+        const ssize_t written = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (written < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                arm_write();
+                return;
+            }
+            destroy(close_reason::io_error);
+            return;
+        }
+        auto left = static_cast<std::size_t>(written);
+        out_bytes_ -= left;
+        while (left > 0) {
+            const std::size_t rest = out_[out_head_].size() - out_head_sent_;
+            if (left < rest) {
+                out_head_sent_ += left;
+                break;
+            }
+            left -= rest;
+            out_[out_head_].bytes.reset();
+            ++out_head_;
+            out_head_sent_ = 0;
+        }
+    }
+    out_.clear();
+    if (out_.capacity() > 16) {
+        // A burst grew the queue; an idle session should not keep the memory.
+        std::vector<OutChunk>().swap(out_);
+    }
+    out_head_ = 0;
+    out_head_sent_ = 0;
+    after_write_drained();
+}
+
+void Connection::after_write_drained() {
+    if (phase_ == phase::http && close_when_drained_) {
+        destroy(close_reason_);
+        return;
+    }
+    if (phase_ == phase::closing) {
+        if (peer_closed_) {
+            // The handshake is complete on both sides: the server closes TCP first (RFC 6455 §7.1.1).
+            destroy(close_reason_);
+            return;
+        }
+        // Our close frame is out: send FIN after it and wait for the peer's close.
+        boost::system::error_code ec;
+        socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+    }
+}
+
+// ---- closing --------------------------------------------------------------------------------
+
+void Connection::close(ws::close_code code, close_reason why) {
+    if (phase_ == phase::closed || phase_ == phase::closing) {
+        return;
+    }
+    close_reason_ = why;
+    if (phase_ == phase::http) {
+        destroy(why);
+        return;
+    }
+    phase_ = phase::closing;
+    closing_since_ = clock::now();
+    std::string reason(to_string(why));
+    queue_control(ws::opcode::close, ws::close_payload(code, reason));
+}
+
+void Connection::destroy(close_reason why) {
+    if (phase_ == phase::closed) {
+        return;
+    }
+    const bool was_session = phase_ == phase::websocket || phase_ == phase::closing;
+    phase_ = phase::closed;
+    if (close_reason_ == close_reason::none) {
+        close_reason_ = why;
+    }
+    if (was_session) {
+        spdlog::debug("session of '{}' closed: {}", chat_.user_id, to_string(close_reason_));
+    }
+    boost::system::error_code ec;
+    socket_.close(ec); // completes pending waits with operation_aborted
+    out_.clear();
+    out_bytes_ = 0;
+    shard_.router().on_closed(chat_, *this);
+    shard_.remove(*this);
+}
+
+void Connection::tick(clock::time_point now) {
+    const ServerConfig& config = shard_.config();
+    switch (phase_) {
+    case phase::http:
+        // From the start of the current request, not the last byte: a client trickling one byte
+        // at a time (slowloris) must not hold the connection open.
+        if (now - request_started_ > config.handshake_timeout) {
+            destroy(close_reason::handshake_timeout);
+        }
+        break;
+    case phase::websocket:
+        if (now - last_received_ > config.idle_timeout) {
+            spdlog::info("closing session of '{}': idle timeout", chat_.user_id);
+            close(ws::close_code::going_away, close_reason::idle_timeout);
+        } else if (now - last_received_ >= config.ping_interval && now - last_ping_sent_ >= config.ping_interval) {
+            last_ping_sent_ = now;
+            queue_control(ws::opcode::ping, {});
+        }
+        break;
+    case phase::closing:
+        if (now - closing_since_ > config.close_timeout) {
+            destroy(close_reason_);
+        }
+        break;
+    case phase::closed:
+        break;
+    }
+}
+
+} // namespace parley::net

@@ -1,0 +1,127 @@
+// One client connection on one shard, for its whole life: HTTP requests (the web client,
+// /healthz), then, after an upgrade, a WebSocket session speaking Parley's JSON protocol.
+// Holds no read buffer while idle (reads go through the shard's buffer; only a partial frame is
+// kept) and queues output as shared encoded messages, written with one gather write per loop pass.
+// Runs on its shard's thread only.
+#pragma once
+
+#include "chat/router.hpp"
+#include "chat/session_sink.hpp"
+#include "net/close_reason.hpp"
+#include "net/token_bucket.hpp"
+#include "net/ws_frame.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace parley::net {
+
+class Shard;
+struct HttpRequest;
+
+class Connection final : public chat::SessionSink, public std::enable_shared_from_this<Connection> {
+public:
+    using clock = std::chrono::steady_clock;
+
+    Connection(Shard& shard, boost::asio::ip::tcp::socket socket);
+    ~Connection() override;
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    // Starts reading. Called once, right after accept.
+    void start();
+
+    // chat::SessionSink: queues a JSON text message for this loop pass's write. Refuses (and starts
+    // closing the session with 1008) when the queue would exceed its byte limit.
+    chat::send_result send(chat::SharedText text) override;
+
+    // Writes everything queued, in one gather write if the socket takes it. Called by the shard at
+    // the end of a loop pass, and when the socket becomes writable again.
+    void flush();
+
+    // Timeouts and pings, from the shard's tick.
+    void tick(clock::time_point now);
+
+    // Starts the close handshake (RFC 6455 §7.1.2): queue a close frame, stop taking messages,
+    // wait for the peer's close (or close_timeout). Before the upgrade it just drops the connection.
+    void close(ws::close_code code, close_reason why);
+
+    // Drops the connection now: no close frame. Safe to call more than once.
+    void destroy(close_reason why);
+
+    bool is_websocket() const { return phase_ == phase::websocket; }
+
+    // Position in the shard's connection list, kept by the shard for O(1) removal.
+    std::size_t shard_slot = 0;
+    // Set while the connection is in the shard's list of connections to flush this pass.
+    bool in_dirty_list = false;
+
+private:
+    enum class phase : std::uint8_t {
+        http,      // reading HTTP requests
+        websocket, // upgraded: JSON messages in text frames
+        closing,   // our close frame is queued or sent; waiting for the peer's
+        closed,    // socket closed; waiting for the last handlers to release us
+    };
+
+    // A piece of output: a shared payload with the WebSocket header to put before it
+    // (header_len 0: `bytes` is already complete, e.g. an HTTP response or control frame).
+    struct OutChunk {
+        chat::SharedText bytes;
+        std::array<std::uint8_t, ws::max_header_bytes> header{};
+        std::uint8_t header_len = 0;
+        std::size_t size() const { return header_len + bytes->size(); }
+    };
+
+    void arm_read();
+    void arm_write();
+    void on_readable();
+    // Handles freshly read bytes; `fresh` lives in the shard's read buffer.
+    void consume(std::span<char> fresh);
+    // Handles as many complete requests / frames as `input` holds; returns how many bytes it used.
+    std::size_t handle_input(std::span<char> input);
+    std::size_t handle_http(std::span<char> input);
+    void respond_http(const HttpRequest& request);
+    std::size_t handle_frames(std::span<char> input);
+    // Counts a frame against the flood limit; false if it must be dropped.
+    bool admit_frame();
+    void queue_raw(std::string bytes);
+    void queue_control(ws::opcode op, std::string_view payload);
+    void mark_dirty();
+    void after_write_drained();
+
+    Shard& shard_;
+    boost::asio::ip::tcp::socket socket_;
+    phase phase_ = phase::http;
+    bool read_armed_ = false;
+    bool write_armed_ = false;
+    // After the queue drains: HTTP connection: close; WebSocket: shut down our sending side.
+    bool close_when_drained_ = false;
+    bool peer_closed_ = false;
+
+    std::string partial_; // bytes of an incomplete request or frame; empty while idle
+    ws::MessageReader reader_;
+    chat::SessionState chat_;
+    TokenBucket flood_;
+    std::uint32_t dropped_in_a_row_ = 0;
+
+    std::vector<OutChunk> out_;
+    std::size_t out_head_ = 0;      // first chunk not yet completely written
+    std::size_t out_head_sent_ = 0; // bytes of out_[out_head_] already written
+    std::size_t out_bytes_ = 0;     // bytes queued and not yet written
+
+    clock::time_point request_started_;
+    clock::time_point last_received_;
+    clock::time_point last_ping_sent_;
+    clock::time_point closing_since_;
+    close_reason close_reason_ = close_reason::none;
+};
+
+} // namespace parley::net

@@ -1,0 +1,115 @@
+// Builds the shards, binds them all to one port, runs each on its own thread.
+#include "net/server.hpp"
+
+#include "chat/clock.hpp"
+#include "chat/directory.hpp"
+#include "net/shard.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <chrono>
+#include <stdexcept>
+#include <system_error>
+#include <thread>
+#include <vector>
+
+namespace parley::net {
+
+namespace {
+
+class SystemClock final : public chat::Clock {
+public:
+    std::int64_t now_ms() const override {
+        return std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+            .count();
+    }
+};
+
+// SO_REUSEPORT lets any process of the same user join our port and take a share of our
+// connections — including a second Parley started by mistake. Binding once without it first
+// fails if anyone else holds the port, and turns port 0 into a concrete free port.
+std::uint16_t claim_port(const boost::asio::ip::tcp::endpoint& endpoint) {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor probe(io);
+    boost::system::error_code ec;
+    probe.open(endpoint.protocol(), ec);
+    if (!ec) {
+        probe.set_option(boost::asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        probe.bind(endpoint, ec);
+    }
+    if (ec) {
+        throw std::system_error(ec.value(), std::system_category(),
+                                "cannot listen on " + endpoint.address().to_string() + ":" +
+                                    std::to_string(endpoint.port()));
+    }
+    return probe.local_endpoint().port();
+}
+
+} // namespace
+
+struct Server::Impl {
+    ServerConfig config;
+    SystemClock clock;
+    chat::Directory directory;
+    std::vector<std::unique_ptr<Shard>> shards;
+    std::vector<std::thread> threads;
+};
+
+Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>()) {
+    impl_->config = std::move(config);
+    ServerConfig& c = impl_->config;
+    if (c.threads == 0 || c.threads > chat::max_shards) {
+        throw std::invalid_argument("threads must be between 1 and " + std::to_string(chat::max_shards));
+    }
+    boost::system::error_code ec;
+    const auto address = boost::asio::ip::make_address(c.listen_host, ec);
+    if (ec) {
+        throw std::invalid_argument("listen address '" + c.listen_host + "' is not an IP address");
+    }
+    boost::asio::ip::tcp::endpoint endpoint(address, c.listen_port);
+    endpoint.port(claim_port(endpoint));
+    std::vector<Shard*> peers;
+    for (unsigned i = 0; i < c.threads; ++i) {
+        auto shard = std::make_unique<Shard>(i, c, impl_->directory, impl_->clock);
+        shard->listen(endpoint);
+        peers.push_back(shard.get());
+        impl_->shards.push_back(std::move(shard));
+    }
+    for (auto& shard : impl_->shards) {
+        shard->set_peers(peers);
+    }
+}
+
+Server::~Server() {
+    stop();
+    wait();
+}
+
+std::uint16_t Server::port() const { return impl_->shards.front()->local_port(); }
+
+void Server::start() {
+    for (auto& shard : impl_->shards) {
+        impl_->threads.emplace_back([s = shard.get()] { s->run(); });
+    }
+}
+
+void Server::stop() {
+    for (auto& shard : impl_->shards) {
+        shard->begin_shutdown();
+    }
+}
+
+void Server::wait() {
+    for (auto& t : impl_->threads) {
+        if (t.joinable()) {
+            t.join();
+        }
+    }
+}
+
+} // namespace parley::net

@@ -1,0 +1,34 @@
+// The whole server: N shards on N threads sharing one user directory. No Asio in this header:
+// app/ includes it.
+#pragma once
+
+#include "net/server_config.hpp"
+
+#include <cstdint>
+#include <memory>
+
+namespace parley::net {
+
+class Server {
+public:
+    // Binds every shard's listener. Throws std::system_error if the address cannot be used.
+    explicit Server(ServerConfig config);
+    ~Server();
+    Server(const Server&) = delete;
+    Server& operator=(const Server&) = delete;
+
+    // The port actually bound (differs from the configured one when that was 0).
+    std::uint16_t port() const;
+    // Starts one thread per shard.
+    void start();
+    // Closes every session with 1001 and stops the shards. Any thread; returns at once.
+    void stop();
+    // Blocks until every shard's thread has finished.
+    void wait();
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace parley::net

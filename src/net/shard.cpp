@@ -1,0 +1,213 @@
+// A shard's event loop: accept, end-of-pass flushing, ticks, cross-shard posts, shutdown.
+#include "net/shard.hpp"
+
+#include "net/connection.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <system_error>
+
+namespace parley::net {
+
+namespace {
+
+// Ticks drive timeouts and pings; a quarter of the shortest interval keeps them within 25 %.
+std::chrono::milliseconds tick_period(const ServerConfig& c) {
+    const auto shortest = std::min({c.ping_interval, c.idle_timeout, c.handshake_timeout, c.close_timeout});
+    return std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
+
+// Enough for a burst of frames from one read without a second recv; the kernel rarely hands
+// over more at once.
+constexpr std::size_t read_buffer_bytes = 64 * 1024;
+
+} // namespace
+
+Shard::Shard(unsigned index, const ServerConfig& config, chat::Directory& directory, const chat::Clock& clock)
+    : index_(index), config_(config), acceptor_(io_), tick_timer_(io_), accept_retry_timer_(io_),
+      shutdown_timer_(io_), router_(chat::Router::Config{index, config.protocol}, directory, *this, clock),
+      read_buffer_(read_buffer_bytes) {}
+
+Shard::~Shard() = default;
+
+void Shard::listen(const boost::asio::ip::tcp::endpoint& endpoint) {
+    boost::system::error_code ec;
+    acceptor_.open(endpoint.protocol(), ec);
+    if (!ec) {
+        acceptor_.set_option(boost::asio::socket_base::reuse_address(true), ec);
+    }
+    if (!ec) {
+        // Every shard listens on the same port; the kernel spreads connections across them.
+        const int one = 1;
+        if (::setsockopt(acceptor_.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+            ec.assign(errno, boost::system::system_category());
+        }
+    }
+    if (!ec) {
+        acceptor_.bind(endpoint, ec);
+    }
+    if (!ec) {
+        acceptor_.listen(4096, ec);
+    }
+    if (ec) {
+        throw std::system_error(ec.value(), std::system_category(),
+                                "cannot listen on " + endpoint.address().to_string() + ":" +
+                                    std::to_string(endpoint.port()));
+    }
+}
+
+std::uint16_t Shard::local_port() const { return acceptor_.local_endpoint().port(); }
+
+void Shard::run() {
+    accept_next();
+    schedule_tick();
+    io_.run();
+}
+
+void Shard::accept_next() {
+    acceptor_.async_accept([this](const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket) {
+        if (ec == boost::asio::error::operation_aborted || stopping_) {
+            return;
+        }
+        if (ec) {
+            // Out of file descriptors (20,000 here) or memory: back off instead of spinning on a
+            // listener that stays readable.
+            spdlog::warn("accept failed on shard {}: {}; retrying in 100 ms", index_, ec.message());
+            accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
+            accept_retry_timer_.async_wait([this](const boost::system::error_code& wait_ec) {
+                if (!wait_ec) {
+                    accept_next();
+                }
+            });
+            return;
+        }
+        auto connection = std::make_shared<Connection>(*this, std::move(socket));
+        connection->shard_slot = connections_.size();
+        connections_.push_back(connection);
+        connection->start();
+        accept_next();
+    });
+}
+
+void Shard::mark_dirty(std::shared_ptr<Connection> connection) {
+    connection->in_dirty_list = true;
+    dirty_.push_back(std::move(connection));
+    request_flush();
+}
+
+void Shard::request_flush() {
+    if (end_of_pass_posted_) {
+        return;
+    }
+    end_of_pass_posted_ = true;
+    // A handler posted from inside the loop runs after the handlers already queued, i.e. after
+    // every connection made ready by this epoll pass: the batching point.
+    boost::asio::post(io_, [this] { end_of_pass(); });
+}
+
+void Shard::end_of_pass() {
+    end_of_pass_posted_ = false;
+    router_.flush();
+    // A flush can queue nothing new for another connection, but it can destroy its own: swap
+    // the list out first so removals never touch the vector being walked.
+    std::vector<std::shared_ptr<Connection>> dirty;
+    dirty.swap(dirty_);
+    for (auto& connection : dirty) {
+        connection->in_dirty_list = false;
+        connection->flush();
+    }
+    dirty.clear();
+    if (dirty_.empty()) {
+        dirty_.swap(dirty); // keep the capacity
+    }
+}
+
+void Shard::post(unsigned to_shard, std::vector<chat::Delivery> batch) {
+    Shard* target = peers_.at(to_shard);
+    boost::asio::post(target->io_,
+                      [target, batch = std::move(batch)]() mutable { target->router_.deliver_remote(batch); });
+}
+
+void Shard::remove(Connection& connection) {
+    const std::size_t slot = connection.shard_slot;
+    if (slot >= connections_.size() || connections_[slot].get() != &connection) {
+        return;
+    }
+    if (slot + 1 != connections_.size()) {
+        connections_[slot] = std::move(connections_.back());
+        connections_[slot]->shard_slot = slot;
+    }
+    connections_.pop_back();
+    if (stopping_ && connections_.empty()) {
+        shutdown_now();
+    }
+}
+
+void Shard::schedule_tick() {
+    tick_timer_.expires_after(tick_period(config_));
+    tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec) {
+            on_tick();
+        }
+    });
+}
+
+void Shard::on_tick() {
+    const auto now = std::chrono::steady_clock::now();
+    // Backwards, holding each connection: tick() may remove it, which moves the last one into its
+    // slot, and the last one was already ticked.
+    for (std::size_t i = connections_.size(); i-- > 0;) {
+        if (i >= connections_.size()) {
+            continue;
+        }
+        std::shared_ptr<Connection> connection = connections_[i];
+        connection->tick(now);
+    }
+    if (!stopping_) {
+        schedule_tick();
+    }
+}
+
+void Shard::begin_shutdown() {
+    boost::asio::post(io_, [this] {
+        if (stopping_) {
+            return;
+        }
+        stopping_ = true;
+        boost::system::error_code ec;
+        acceptor_.close(ec);
+        accept_retry_timer_.cancel();
+        tick_timer_.cancel();
+        if (connections_.empty()) {
+            shutdown_now();
+            return;
+        }
+        std::vector<std::shared_ptr<Connection>> all = connections_;
+        for (auto& connection : all) {
+            connection->close(ws::close_code::going_away, close_reason::shutdown);
+        }
+        // Ticks stop; a peer that never answers is dropped when the grace period ends.
+        shutdown_timer_.expires_after(config_.shutdown_grace);
+        shutdown_timer_.async_wait([this](const boost::system::error_code& wait_ec) {
+            if (!wait_ec) {
+                shutdown_now();
+            }
+        });
+    });
+}
+
+void Shard::shutdown_now() {
+    shutdown_timer_.cancel();
+    std::vector<std::shared_ptr<Connection>> all = connections_;
+    for (auto& connection : all) {
+        connection->destroy(close_reason::shutdown);
+    }
+    io_.stop();
+}
+
+} // namespace parley::net

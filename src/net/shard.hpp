@@ -1,0 +1,78 @@
+// A shard: one thread, one io_context, its own SO_REUSEPORT listener, its own Router and the
+// connections accepted on it, for their whole life. Inside a shard nothing is locked; other
+// shards reach it only by posting batches to its io_context (the ShardLink it implements).
+#pragma once
+
+#include "chat/router.hpp"
+#include "net/server_config.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace parley::net {
+
+class Connection;
+
+class Shard final : public chat::ShardLink {
+public:
+    Shard(unsigned index, const ServerConfig& config, chat::Directory& directory, const chat::Clock& clock);
+    ~Shard() override;
+    Shard(const Shard&) = delete;
+    Shard& operator=(const Shard&) = delete;
+
+    // The other shards, for post(). Set once before run(); index i is shard i.
+    void set_peers(std::vector<Shard*> peers) { peers_ = std::move(peers); }
+
+    // Binds and listens on `endpoint` with SO_REUSEPORT. Throws std::system_error (startup).
+    void listen(const boost::asio::ip::tcp::endpoint& endpoint);
+    std::uint16_t local_port() const;
+
+    // The thread body: accepts, serves, returns after shutdown. Runs on the shard's thread.
+    void run();
+    // Stops accepting, closes every session with 1001, and lets run() return once they are gone
+    // or the grace period ends. Any thread.
+    void begin_shutdown();
+
+    // chat::ShardLink. Run on this shard's thread.
+    void post(unsigned to_shard, std::vector<chat::Delivery> batch) override;
+    void request_flush() override;
+
+    // For connections. Run on this shard's thread.
+    const ServerConfig& config() const { return config_; }
+    chat::Router& router() { return router_; }
+    std::span<char> read_buffer() { return read_buffer_; }
+    void mark_dirty(std::shared_ptr<Connection> connection);
+    void remove(Connection& connection);
+
+private:
+    void accept_next();
+    void schedule_tick();
+    void on_tick();
+    void end_of_pass();
+    void shutdown_now();
+
+    unsigned index_;
+    const ServerConfig& config_;
+    boost::asio::io_context io_{1};
+    boost::asio::ip::tcp::acceptor acceptor_;
+    boost::asio::steady_timer tick_timer_;
+    boost::asio::steady_timer accept_retry_timer_;
+    boost::asio::steady_timer shutdown_timer_;
+    chat::Router router_;
+    std::vector<Shard*> peers_;
+    std::vector<std::shared_ptr<Connection>> connections_;
+    std::vector<std::shared_ptr<Connection>> dirty_;
+    bool end_of_pass_posted_ = false;
+    bool stopping_ = false;
+    // One read buffer for every connection of the shard: reads are handled to completion before
+    // the next, so no connection needs its own while idle.
+    std::vector<char> read_buffer_;
+};
+
+} // namespace parley::net

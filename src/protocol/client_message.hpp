@@ -1,0 +1,45 @@
+// Typed messages a client sends, as decoded from one text frame. Views point into the decoder's
+// buffer and are valid until the decoder's next call.
+#pragma once
+
+#include "protocol/errc.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace parley::protocol {
+
+// {"type":"login","user_id":"alice"} — the seed's login; `since` is the last inbox seq the client
+// holds (for resume, once messages are stored).
+struct LoginRequest {
+    std::string_view user_id;
+    std::optional<std::uint64_t> since;
+};
+
+// {"type":"chat","to_user_id":"bob","message":"hi","id":"c-17"} — `id` optional: a client's own
+// id for the message, echoed in the ack.
+struct ChatRequest {
+    std::string_view to_user_id;
+    std::string_view message; // unescaped text
+    std::string_view id_json; // the `id` exactly as sent (a JSON string or integer), empty if none
+};
+
+// {"type":"ping","id":…} — an application-level ping for clients (browsers) that cannot send
+// WebSocket pings; answered with {"type":"pong"}.
+struct PingRequest {
+    std::string_view id_json;
+};
+
+using ClientMessage = std::variant<LoginRequest, ChatRequest, PingRequest>;
+
+// Why a frame was refused: sent back as {"type":"error","code":…,"message":…,"ref":…}.
+struct DecodeError {
+    errc code;
+    std::string message;  // for people: names the field and the rule
+    std::string ref_json; // the request's `id` as sent, when one could be read; else empty
+};
+
+} // namespace parley::protocol

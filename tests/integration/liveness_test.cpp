@@ -1,0 +1,166 @@
+// Liveness and bounds: pings, idle and handshake timeouts, the close handshake, slow readers,
+// graceful shutdown.
+#include "parley_process.hpp"
+#include "test_client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+
+#include <csignal>
+#include <fstream>
+
+namespace parley::testing {
+namespace {
+
+using net::ws::event_kind;
+using net::ws::opcode;
+
+// The server's resident memory in KiB, from /proc.
+long rss_kib(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("VmRSS:", 0) == 0) {
+            return std::stol(line.substr(6));
+        }
+    }
+    return -1;
+}
+
+TEST(Liveness, IdleSessionsArePinged) {
+    ParleyProcess server({"--ping-interval", "100ms"});
+    TestClient c(server.port());
+    c.login("idle");
+    const Received r = c.receive(std::chrono::seconds(3));
+    EXPECT_EQ(r.kind, event_kind::ping);
+}
+
+TEST(Liveness, ClientPingIsAnsweredWithTheSamePayload) {
+    ParleyProcess server;
+    TestClient c(server.port());
+    c.send_frame(opcode::ping, "are you there");
+    const Received r = c.receive();
+    EXPECT_EQ(r.kind, event_kind::pong);
+    EXPECT_EQ(r.payload, "are you there");
+}
+
+TEST(Liveness, SessionThatNeverAnswersIsClosedAfterTheIdleTimeout) {
+    ParleyProcess server({"--ping-interval", "100ms", "--idle-timeout", "500ms"});
+    TestClient c(server.port());
+    c.login("silent");
+    // Our test client never answers pings: the server must give up on it.
+    EXPECT_EQ(c.wait_closed(std::chrono::seconds(5)), 1001);
+}
+
+TEST(Liveness, AnsweringPingsKeepsTheSessionOpen) {
+    ParleyProcess server({"--ping-interval", "100ms", "--idle-timeout", "400ms"});
+    TestClient c(server.port());
+    c.login("lively");
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+    while (std::chrono::steady_clock::now() < until) {
+        const Received r = c.receive(std::chrono::milliseconds(300));
+        ASSERT_NE(r.kind, event_kind::close);
+        if (r.kind == event_kind::ping) {
+            c.send_frame(opcode::pong, r.payload);
+        }
+    }
+    c.send_text(R"({"type":"ping","id":1})");
+    EXPECT_EQ(str(c.receive_type("pong"), "type"), "pong");
+}
+
+TEST(Liveness, IncompleteHandshakeIsDroppedAfterTheTimeout) {
+    ParleyProcess server({"--handshake-timeout", "500ms"});
+    TestClient c = TestClient::raw(server.port());
+    c.send_bytes("GET / HTTP/1.1\r\nHost: x\r\n");
+    // Trickle a header line every 200 ms (slowloris): the deadline counts from the request's
+    // start, so the server must drop us long before 20 lines are sent.
+    bool closed = false;
+    for (int i = 0; i < 20 && !closed; ++i) {
+        closed = c.peer_closed(std::chrono::milliseconds(200));
+        if (!closed) {
+            try {
+                c.send_bytes("X-Slow: 1\r\n");
+            } catch (const std::runtime_error&) {
+                closed = true;
+            }
+        }
+    }
+    EXPECT_TRUE(closed);
+}
+
+TEST(Liveness, CloseHandshakeIsEchoed) {
+    ParleyProcess server;
+    TestClient c(server.port());
+    c.login("closer");
+    c.send_frame(opcode::close, net::ws::close_payload(net::ws::close_code::normal, "bye"));
+    const Received r = c.receive();
+    EXPECT_EQ(r.kind, event_kind::close);
+    EXPECT_EQ(r.close_code, 1000);
+    // Then the server closes TCP.
+    EXPECT_EQ(c.wait_closed(), 1006);
+}
+
+TEST(Liveness, SlowReaderIsClosedWhileOthersKeepChatting) {
+    ParleyProcess server({"--threads", "2", "--max-send-queue-bytes", "64KiB", "--max-frames-per-second", "0"});
+    // A reader that never reads, with the smallest receive buffer the kernel allows.
+    TestClient slow(server.port());
+    const int small = 4096;
+    ::setsockopt(slow.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    slow.login("slow");
+
+    TestClient sender(server.port());
+    sender.login("sender");
+    TestClient a(server.port());
+    TestClient b(server.port());
+    a.login("a");
+    b.login("b");
+    const long rss_before = rss_kib(server.pid());
+
+    const std::string text(4000, 'z');
+    const std::string frame = R"({"type":"chat","to_user_id":"slow","message":")" + text + "\"}";
+    // 16 MB at the slow reader: far past its 64 KiB queue and every socket buffer.
+    for (int i = 0; i < 4000; ++i) {
+        sender.send_text(frame);
+        if (i % 100 == 0) {
+            // Meanwhile, others chat normally.
+            a.send_text(R"({"type":"chat","to_user_id":"b","message":"m)" + std::to_string(i) + "\"}");
+            ASSERT_EQ(str(b.receive_type("chat"), "message"), "m" + std::to_string(i));
+        }
+        // Drain the sender's acks so it is not a slow reader itself.
+        if (i % 50 == 49) {
+            for (int k = 0; k < 50; ++k) {
+                sender.receive_type("ack");
+            }
+        }
+    }
+    const long rss_after = rss_kib(server.pid());
+    EXPECT_LT(rss_after - rss_before, 8 * 1024) << "server memory grew with the slow reader's backlog";
+
+    const std::string log = server.log();
+    EXPECT_NE(log.find("slow consumer"), std::string::npos) << log;
+    // The slow reader's connection ends (it may still find the 1008 close frame in its buffer).
+    const auto code = slow.wait_closed(std::chrono::seconds(10));
+    ASSERT_TRUE(code.has_value());
+    EXPECT_TRUE(*code == 1008 || *code == 1006) << *code;
+}
+
+TEST(Liveness, SigtermClosesSessionsWith1001AndExitsZero) {
+    ParleyProcess server({"--threads", "2"});
+    TestClient a(server.port());
+    TestClient b(server.port());
+    a.login("a");
+    b.login("b");
+    ::kill(server.pid(), SIGTERM);
+    EXPECT_EQ(a.wait_closed(), 1001);
+    EXPECT_EQ(b.wait_closed(), 1001);
+    EXPECT_EQ(server.stop(SIGTERM), "exited 0");
+}
+
+TEST(Liveness, SigintWithNoSessionsExitsZero) {
+    ParleyProcess server;
+    EXPECT_EQ(server.stop(SIGINT), "exited 0");
+}
+
+} // namespace
+} // namespace parley::testing
