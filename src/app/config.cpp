@@ -124,8 +124,10 @@ std::vector<Setting> make_settings() {
          bytes_setting(&ServerConfig::max_frame_bytes, 1024)},
         {"max_send_queue_bytes", "Output queued per session before it is closed as a slow consumer [1MiB]",
          bytes_setting(&ServerConfig::max_send_queue_bytes, 1024)},
-        {"ping_interval", "Ping sessions idle this long [30s]", duration_setting(&ServerConfig::ping_interval)},
-        {"idle_timeout", "Close sessions silent this long [75s]", duration_setting(&ServerConfig::idle_timeout)},
+        {"ping_interval", "Ping sessions idle this long [30s]",
+         duration_setting(&ServerConfig::ping_interval)},
+        {"idle_timeout", "Close sessions silent this long [75s]",
+         duration_setting(&ServerConfig::idle_timeout)},
         {"handshake_timeout", "Time to complete an HTTP request or upgrade [10s]",
          duration_setting(&ServerConfig::handshake_timeout)},
         {"close_timeout", "Time a peer gets to answer our close frame [2s]",
@@ -134,7 +136,8 @@ std::vector<Setting> make_settings() {
          duration_setting(&ServerConfig::shutdown_grace)},
         {"max_frames_per_second", "Frames per second per connection, sustained; 0 = no limit [200]",
          rate_setting(&ServerConfig::max_frames_per_second)},
-        {"max_frames_burst", "Frames per connection in a burst [400]", rate_setting(&ServerConfig::max_frames_burst)},
+        {"max_frames_burst", "Frames per connection in a burst [400]",
+         rate_setting(&ServerConfig::max_frames_burst)},
     };
 }
 
@@ -163,7 +166,8 @@ std::string env_name(std::string_view key) {
 
 void apply_setting(AppConfig& config, std::string_view key, std::string_view value, std::string_view source) {
     const auto& settings = all_settings();
-    const auto it = std::find_if(settings.begin(), settings.end(), [&](const Setting& s) { return s.key == key; });
+    const auto it =
+        std::find_if(settings.begin(), settings.end(), [&](const Setting& s) { return s.key == key; });
     if (it == settings.end()) {
         throw std::runtime_error(std::string(source) + ": unknown setting '" + std::string(key) + "'");
     }

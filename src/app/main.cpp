@@ -4,6 +4,7 @@
 #include "net/server.hpp"
 
 #include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -19,6 +20,8 @@ namespace {
 using parley::app::AppConfig;
 
 int serve(const AppConfig& config) {
+    // Logs are diagnostics: stderr, so stdout stays free for anything a script wants to read.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("parley"));
     spdlog::set_level(spdlog::level::from_str(config.log_level));
     if (config.auth == "open") {
         spdlog::warn("auth mode 'open': any client may log in as any user_id. Do not expose this server "

@@ -10,9 +10,7 @@
 namespace parley::chat {
 
 namespace {
-template <class... Ts> struct overloaded : Ts... {
-    using Ts::operator()...;
-};
+template <class... Ts> struct overloaded : Ts... { using Ts::operator()...; };
 } // namespace
 
 Router::Router(Config config, Directory& directory, ShardLink& link, const Clock& clock)
@@ -62,10 +60,12 @@ void Router::on_login(SessionState& state, SessionSink& session, const protocol:
 
 void Router::on_chat(SessionState& state, SessionSink& session, const protocol::ChatRequest& chat) {
     if (!state.logged_in()) {
-        reply_error(session, protocol::errc::not_logged_in, "log in before sending chat messages", chat.id_json);
+        reply_error(session, protocol::errc::not_logged_in, "log in before sending chat messages",
+                    chat.id_json);
         return;
     }
-    protocol::ChatEvent event{state.user_id, chat.to_user_id, chat.message, next_msg_id(), clock_.now_ms(), false};
+    protocol::ChatEvent event{state.user_id, chat.to_user_id, chat.message,
+                              next_msg_id(), clock_.now_ms(), false};
 
     std::string incoming;
     protocol::encode_chat(incoming, event);

@@ -10,7 +10,9 @@ namespace parley::chat {
 // One encoded JSON message, shared by every session it goes to: encoded once, never copied.
 using SharedText = std::shared_ptr<const std::string>;
 
-inline SharedText make_text(std::string text) { return std::make_shared<const std::string>(std::move(text)); }
+inline SharedText make_text(std::string text) {
+    return std::make_shared<const std::string>(std::move(text));
+}
 
 // What send() did with a message, so a caller can count or react.
 enum class send_result {

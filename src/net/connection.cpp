@@ -171,7 +171,8 @@ std::size_t Connection::handle_http(std::span<char> input) {
             break;
         }
         if (parsed.status == http_parse_status::invalid) {
-            queue_raw(http_response(parsed.error_status, "text/plain; charset=utf-8", parsed.error + "\n", false));
+            queue_raw(
+                http_response(parsed.error_status, "text/plain; charset=utf-8", parsed.error + "\n", false));
             close_when_drained_ = true;
             close_reason_ = close_reason::bad_request;
             return input.size();
@@ -186,7 +187,8 @@ std::size_t Connection::handle_http(std::span<char> input) {
 void Connection::respond_http(const HttpRequest& request) {
     const std::string_view path = request.path();
     const bool head = request.method == "HEAD";
-    auto reply = [&](int status, std::string_view type, std::string_view body, std::string_view headers = {}) {
+    auto reply = [&](int status, std::string_view type, std::string_view body,
+                     std::string_view headers = {}) {
         const bool keep = request.keep_alive && status < 400;
         queue_raw(http_response(status, type, body, keep, head, headers));
         if (!keep) {
@@ -232,7 +234,8 @@ std::size_t Connection::handle_frames(std::span<char> input) {
         auto event = reader_.next(input);
         if (!event) {
             const ws::Violation& v = event.error();
-            spdlog::info("closing session of '{}': {} ({})", chat_.user_id, v.reason, static_cast<int>(v.code));
+            spdlog::info("closing session of '{}': {} ({})", chat_.user_id, v.reason,
+                         static_cast<int>(v.code));
             close(v.code, close_reason::protocol_violation);
             // Whatever follows a broken frame cannot be trusted: stop reading it.
             return size;
@@ -291,8 +294,9 @@ bool Connection::admit_frame() {
         return true;
     }
     if (dropped_in_a_row_++ == 0) {
-        shard_.router().reply_error(*this, protocol::errc::rate_limited,
-                                    "too many messages; this one and the next until you slow down are dropped");
+        shard_.router().reply_error(
+            *this, protocol::errc::rate_limited,
+            "too many messages; this one and the next until you slow down are dropped");
     }
     if (dropped_in_a_row_ >= max_dropped_in_a_row) {
         spdlog::info("closing session of '{}': flood", chat_.user_id);
@@ -308,7 +312,8 @@ chat::send_result Connection::send(chat::SharedText text) {
         return chat::send_result::dropped;
     }
     OutChunk chunk;
-    chunk.header_len = static_cast<std::uint8_t>(ws::write_header(chunk.header, ws::opcode::text, text->size()));
+    chunk.header_len =
+        static_cast<std::uint8_t>(ws::write_header(chunk.header, ws::opcode::text, text->size()));
     chunk.bytes = std::move(text);
     if (out_bytes_ + chunk.size() > shard_.config().max_send_queue_bytes) {
         spdlog::warn("closing session of '{}': slow consumer, {} bytes queued", chat_.user_id, out_bytes_);
@@ -493,7 +498,8 @@ void Connection::tick(clock::time_point now) {
         if (now - last_received_ > config.idle_timeout) {
             spdlog::info("closing session of '{}': idle timeout", chat_.user_id);
             close(ws::close_code::going_away, close_reason::idle_timeout);
-        } else if (now - last_received_ >= config.ping_interval && now - last_ping_sent_ >= config.ping_interval) {
+        } else if (now - last_received_ >= config.ping_interval &&
+                   now - last_ping_sent_ >= config.ping_interval) {
             last_ping_sent_ = now;
             queue_control(ws::opcode::ping, {});
         }

@@ -17,7 +17,8 @@ namespace {
 
 bool iequals(std::string_view a, std::string_view b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
            });
 }
 
@@ -61,7 +62,8 @@ HttpParseResult parse_http_request(std::string_view bytes, const HttpLimits& lim
     boost::beast::error_code ec;
     std::size_t used = 0;
     while (!parser.is_done()) {
-        const std::size_t n = parser.put(boost::asio::const_buffer(bytes.data() + used, bytes.size() - used), ec);
+        const std::size_t n =
+            parser.put(boost::asio::const_buffer(bytes.data() + used, bytes.size() - used), ec);
         used += n;
         if (ec == http::error::need_more) {
             return result; // need_more

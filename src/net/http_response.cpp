@@ -36,10 +36,11 @@ std::string_view status_reason(int status) {
 
 std::string http_response(int status, std::string_view content_type, std::string_view body, bool keep_alive,
                           bool head_only, std::string_view extra_headers) {
-    std::string out = fmt::format("HTTP/1.1 {} {}\r\nServer: parley\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
-                                  "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n{}{}\r\n",
-                                  status, status_reason(status), content_type, body.size(),
-                                  keep_alive ? "" : "Connection: close\r\n", extra_headers);
+    std::string out =
+        fmt::format("HTTP/1.1 {} {}\r\nServer: parley\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
+                    "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n{}{}\r\n",
+                    status, status_reason(status), content_type, body.size(),
+                    keep_alive ? "" : "Connection: close\r\n", extra_headers);
     if (!head_only) {
         out.append(body);
     }

@@ -90,7 +90,9 @@ Server::~Server() {
     wait();
 }
 
-std::uint16_t Server::port() const { return impl_->shards.front()->local_port(); }
+std::uint16_t Server::port() const {
+    return impl_->shards.front()->local_port();
+}
 
 void Server::start() {
     for (auto& shard : impl_->shards) {

@@ -61,7 +61,9 @@ void Shard::listen(const boost::asio::ip::tcp::endpoint& endpoint) {
     }
 }
 
-std::uint16_t Shard::local_port() const { return acceptor_.local_endpoint().port(); }
+std::uint16_t Shard::local_port() const {
+    return acceptor_.local_endpoint().port();
+}
 
 void Shard::run() {
     accept_next();
@@ -129,8 +131,8 @@ void Shard::end_of_pass() {
 
 void Shard::post(unsigned to_shard, std::vector<chat::Delivery> batch) {
     Shard* target = peers_.at(to_shard);
-    boost::asio::post(target->io_,
-                      [target, batch = std::move(batch)]() mutable { target->router_.deliver_remote(batch); });
+    boost::asio::post(
+        target->io_, [target, batch = std::move(batch)]() mutable { target->router_.deliver_remote(batch); });
 }
 
 void Shard::remove(Connection& connection) {

@@ -93,15 +93,16 @@ public:
 
     // Parses frames from the front of `input` until one yields an event or the input ends inside a
     // frame. Advances `input` past every byte consumed (whole frames only); unmasks payloads in
-    // place, so `input` must be writable. On need_more the bytes of the incomplete frame are left
-    // as received: present them again, followed by more, on the next call. Control frames may arrive between
-    // the fragments of a message (RFC 6455 §5.4) and are returned at once. Fails (and the caller must close
-    // with the returned code) on: reserved bits set (no extension is negotiated), reserved opcodes, a mask
-    // missing from a client frame or present on a server frame, control frames that are fragmented or longer
-    // than 125 bytes, a continuation with no message in progress or a new data frame inside one, a 64-bit
-    // length with the top bit set, messages over the limit (1009), text that is not UTF-8 (1007, also when
-    // split across fragments, detected as early as the bytes show it), a close frame with a 1-byte body, an
-    // unsendable close code or a non-UTF-8 reason.
+    // place, so `input` must be writable. On need_more the incomplete frame's bytes are left as
+    // received: present them again, followed by more, on the next call. Control frames may arrive
+    // between the fragments of a message (RFC 6455 §5.4) and are returned at once.
+    // Fails (and the caller must close with the returned code) on: reserved bits set (no
+    // extension is negotiated), reserved opcodes, a mask missing from a client frame or present on a
+    // server frame, control frames that are fragmented or longer than 125 bytes, a continuation with
+    // no message in progress or a new data frame inside one, a 64-bit length with the top bit set,
+    // messages over the limit (1009), text that is not UTF-8 (1007, also when split across
+    // fragments, detected as early as the bytes show it), a close frame with a 1-byte body,
+    // an unsendable close code or a non-UTF-8 reason.
     boost::system::result<Event, Violation> next(std::span<char>& input);
 
     // True while a fragmented message is in progress.

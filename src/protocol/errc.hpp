@@ -13,7 +13,7 @@ enum class errc {
     missing_field,      // a required field is absent
     bad_field,          // a field has the wrong type or an unusable value
     unknown_type,       // `type` names no message Parley knows
-    not_logged_in,      // anything but login before a successful login
+    not_logged_in,      // anything but login or ping before a successful login
     already_logged_in,  // a second login on the same connection
     bad_user_id,        // empty, over 64 bytes, or with control characters
     message_too_long,   // chat text over the configured limit

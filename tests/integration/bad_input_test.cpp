@@ -21,7 +21,8 @@ void expect_server_healthy(std::uint16_t port) {
 }
 
 // Sends `frame` on a fresh connection (logged in as `user` unless empty) and returns the reply.
-boost::json::object reply_to(ParleyProcess& server, std::string_view frame, std::string_view user = "sender") {
+boost::json::object reply_to(ParleyProcess& server, std::string_view frame,
+                             std::string_view user = "sender") {
     TestClient c(server.port());
     if (!user.empty()) {
         c.login(user);
@@ -46,16 +47,22 @@ protected:
     void TearDown() override { expect_server_healthy(server.port()); }
 };
 
-TEST_F(BadInput, NotJson) { expect_error(reply_to(server, "this is not json", ""), "bad_json"); }
+TEST_F(BadInput, NotJson) {
+    expect_error(reply_to(server, "this is not json", ""), "bad_json");
+}
 
-TEST_F(BadInput, TruncatedJson) { expect_error(reply_to(server, R"({"type":"login","user_id":"a")", ""), "bad_json"); }
+TEST_F(BadInput, TruncatedJson) {
+    expect_error(reply_to(server, R"({"type":"login","user_id":"a")", ""), "bad_json");
+}
 
 TEST_F(BadInput, JsonThatIsNotAnObject) {
     expect_error(reply_to(server, "[1,2,3]", ""), "not_an_object");
     expect_error(reply_to(server, "\"login\"", ""), "not_an_object");
 }
 
-TEST_F(BadInput, MissingType) { expect_error(reply_to(server, R"({"user_id":"a"})", ""), "missing_field"); }
+TEST_F(BadInput, MissingType) {
+    expect_error(reply_to(server, R"({"user_id":"a"})", ""), "missing_field");
+}
 
 TEST_F(BadInput, MissingRecipient) {
     expect_error(reply_to(server, R"({"type":"chat","message":"hi"})"), "missing_field");
@@ -77,7 +84,8 @@ TEST_F(BadInput, UnknownType) {
 }
 
 TEST_F(BadInput, ChatBeforeLoginIsRefusedWithRef) {
-    const auto reply = reply_to(server, R"({"type":"chat","to_user_id":"b","message":"hi","id":"early"})", "");
+    const auto reply =
+        reply_to(server, R"({"type":"chat","to_user_id":"b","message":"hi","id":"early"})", "");
     expect_error(reply, "not_logged_in");
     EXPECT_EQ(str(reply, "ref"), "early");
 }

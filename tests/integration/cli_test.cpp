@@ -22,7 +22,8 @@ TEST(Cli, HelpListsServeAndItsFlags) {
     EXPECT_EQ(ParleyProcess::run_to_exit({"--help"}, out), 0);
     EXPECT_NE(out.find("serve"), std::string::npos) << out;
     EXPECT_EQ(ParleyProcess::run_to_exit({"serve", "--help"}, out), 0);
-    for (const char* flag : {"--listen", "--threads", "--config", "--data-dir", "--auth", "--max-send-queue-bytes"}) {
+    for (const char* flag :
+         {"--listen", "--threads", "--config", "--data-dir", "--auth", "--max-send-queue-bytes"}) {
         EXPECT_NE(out.find(flag), std::string::npos) << flag << " missing from:\n" << out;
     }
 }
@@ -39,7 +40,9 @@ TEST(Cli, BadValueIsOneClearLineAndExit1) {
 TEST(Cli, PortInUseIsAStartupError) {
     ParleyProcess first;
     std::string out;
-    EXPECT_EQ(ParleyProcess::run_to_exit({"serve", "--listen", "127.0.0.1:" + std::to_string(first.port())}, out), 1);
+    EXPECT_EQ(
+        ParleyProcess::run_to_exit({"serve", "--listen", "127.0.0.1:" + std::to_string(first.port())}, out),
+        1);
     EXPECT_NE(out.find("cannot listen"), std::string::npos) << out;
 }
 

@@ -26,7 +26,8 @@ TEST_F(Http, RootServesTheWebClient) {
 }
 
 TEST_F(Http, HealthzAnswersOk) {
-    const std::string r = request(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    const std::string r =
+        request(server.port(), "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     EXPECT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r;
     EXPECT_EQ(r.substr(r.size() - 3), "ok\n");
 }
@@ -78,16 +79,16 @@ TEST_F(Http, UpgradeOnOtherPathIs404) {
 }
 
 TEST_F(Http, UpgradeWithBadKeyIs400) {
-    const std::string r = request(server.port(),
-                                  "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                  "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    const std::string r =
+        request(server.port(), "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                               "Sec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n");
     EXPECT_EQ(r.rfind("HTTP/1.1 400 ", 0), 0u) << r;
 }
 
 TEST_F(Http, UpgradeWithOldVersionIs426) {
-    const std::string r = request(server.port(),
-                                  "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
+    const std::string r = request(
+        server.port(), "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                       "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n");
     EXPECT_EQ(r.rfind("HTTP/1.1 426 ", 0), 0u) << r;
     EXPECT_NE(r.find("Sec-WebSocket-Version: 13"), std::string::npos);
 }
@@ -96,7 +97,8 @@ TEST_F(Http, FramesPipelinedWithTheUpgradeAreHandled) {
     TestClient c = TestClient::raw(server.port());
     std::string bytes = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                         "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    net::ws::append_masked_frame(bytes, net::ws::opcode::text, R"({"type":"ping","id":"piped"})", {1, 2, 3, 4});
+    net::ws::append_masked_frame(bytes, net::ws::opcode::text, R"({"type":"ping","id":"piped"})",
+                                 {1, 2, 3, 4});
     c.send_bytes(bytes);
     const std::string got = c.read_until("piped");
     EXPECT_NE(got.find(R"({"type":"pong","id":"piped"})"), std::string::npos) << got;

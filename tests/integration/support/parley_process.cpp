@@ -9,7 +9,7 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <regex>
+#include <optional>
 #include <stdexcept>
 
 namespace parley::testing {
@@ -58,6 +58,20 @@ bool wait_for(pid_t pid, int& status, std::chrono::milliseconds timeout) {
     return false;
 }
 
+// The port from the server's "listening on HOST:PORT " line, if it has logged it yet.
+std::optional<std::uint16_t> listening_port(const std::string& log) {
+    const auto at = log.find("listening on ");
+    if (at == std::string::npos) {
+        return std::nullopt;
+    }
+    const auto end = log.find_first_of(" \n", at + 13);
+    if (end == std::string::npos) {
+        return std::nullopt;
+    }
+    const auto colon = log.rfind(':', end);
+    return static_cast<std::uint16_t>(std::stoi(log.substr(colon + 1, end - colon - 1)));
+}
+
 } // namespace
 
 std::string ParleyProcess::binary() {
@@ -95,13 +109,11 @@ ParleyProcess::ParleyProcess(std::vector<std::string> args) {
         }
     });
 
-    static const std::regex listening(R"(listening on \S+:(\d+))");
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
     while (std::chrono::steady_clock::now() < deadline) {
-        std::smatch m;
         const std::string text = log();
-        if (std::regex_search(text, m, listening)) {
-            port_ = static_cast<std::uint16_t>(std::stoi(m[1].str()));
+        if (const auto port = listening_port(text)) {
+            port_ = *port;
             return;
         }
         int status = 0;
@@ -164,8 +176,8 @@ int ParleyProcess::run_to_exit(const std::vector<std::string>& args, std::string
     char buf[4096];
     for (;;) {
         pollfd p{fds[0], POLLIN, 0};
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                                std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
             break;
         }

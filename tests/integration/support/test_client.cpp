@@ -88,9 +88,13 @@ void TestClient::send_frame(net::ws::opcode op, std::string_view payload, bool f
     send_bytes(frame);
 }
 
-void TestClient::send_text(std::string_view text) { send_frame(net::ws::opcode::text, text); }
+void TestClient::send_text(std::string_view text) {
+    send_frame(net::ws::opcode::text, text);
+}
 
-void TestClient::send_json(const boost::json::value& value) { send_text(boost::json::serialize(value)); }
+void TestClient::send_json(const boost::json::value& value) {
+    send_text(boost::json::serialize(value));
+}
 
 boost::json::object TestClient::login(std::string_view user_id) {
     send_json({{"type", "login"}, {"user_id", user_id}});
@@ -144,8 +148,9 @@ boost::json::object TestClient::receive_json(std::chrono::milliseconds timeout) 
     if (r.kind != net::ws::event_kind::text) {
         throw std::runtime_error(r.kind == net::ws::event_kind::need_more
                                      ? "timed out waiting for a message"
-                                     : "expected a text message, got kind " + std::to_string(static_cast<int>(r.kind)) +
-                                           " code " + std::to_string(r.close_code));
+                                     : "expected a text message, got kind " +
+                                           std::to_string(static_cast<int>(r.kind)) + " code " +
+                                           std::to_string(r.close_code));
     }
     return boost::json::parse(r.payload).as_object();
 }
@@ -153,8 +158,8 @@ boost::json::object TestClient::receive_json(std::chrono::milliseconds timeout) 
 boost::json::object TestClient::receive_type(std::string_view type, std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         auto o = receive_json(std::max(left, std::chrono::milliseconds(1)));
         if (str(o, "type") == type) {
             return o;
@@ -165,8 +170,8 @@ boost::json::object TestClient::receive_type(std::string_view type, std::chrono:
 std::optional<std::uint16_t> TestClient::wait_closed(std::chrono::milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < deadline) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - std::chrono::steady_clock::now());
         const Received r = receive(left);
         if (r.kind == net::ws::event_kind::close) {
             return r.close_code;

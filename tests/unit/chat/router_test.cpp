@@ -114,7 +114,8 @@ TEST_F(RouterTest, CrossShardDeliveryIsBatchedPerPass) {
     login(shard0, a_st, a, "alice");
     login(shard1, b_st, b, "bob");
     for (int i = 0; i < 5; ++i) {
-        shard0.on_text(a_st, a, R"({"type":"chat","to_user_id":"bob","message":")" + std::to_string(i) + "\"}");
+        shard0.on_text(a_st, a,
+                       R"({"type":"chat","to_user_id":"bob","message":")" + std::to_string(i) + "\"}");
     }
     EXPECT_EQ(b.received.size(), 1u) << "nothing crosses before the end of the pass";
     EXPECT_EQ(links.flush_requests[0], 1) << "one flush request per pass, not per message";

@@ -1,0 +1,135 @@
+// Server messages as JSON text, written field by field into the caller's buffer. Owns only the
+// exact bytes of each message shape (field order included: tests and clients compare them); it
+// validates nothing, so callers pass ids that the decoder already checked.
+#include "protocol/encoder.hpp"
+
+#include <array>
+#include <charconv>
+#include <cstddef>
+
+namespace parley::protocol {
+
+namespace {
+
+// RFC 8259 §7: quotation mark, reverse solidus and U+0000..U+001F must be escaped; nothing else
+// must be, so UTF-8 passes through untouched and DEL (0x7f) stays as is.
+bool needs_escape(unsigned char c) {
+    return c < 0x20 || c == '"' || c == '\\';
+}
+
+void append_escaped(std::string& out, unsigned char c) {
+    switch (c) {
+    case '"':
+        out.append("\\\"");
+        return;
+    case '\\':
+        out.append("\\\\");
+        return;
+    case '\n':
+        out.append("\\n");
+        return;
+    case '\r':
+        out.append("\\r");
+        return;
+    case '\t':
+        out.append("\\t");
+        return;
+    case '\b':
+        out.append("\\b");
+        return;
+    case '\f':
+        out.append("\\f");
+        return;
+    default:
+        break;
+    }
+    constexpr std::string_view hex = "0123456789abcdef";
+    const std::array<char, 6> escape{'\\', 'u', '0', '0', hex[c >> 4], hex[c & 0x0f]};
+    out.append(escape.data(), escape.size());
+}
+
+template <typename Integer> void append_integer(std::string& out, Integer value) {
+    // 20 digits hold any 64-bit value, plus one for a minus sign.
+    std::array<char, 24> digits{};
+    const auto result = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+    out.append(digits.data(), result.ptr);
+}
+
+} // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+    out.push_back('"');
+    // Copy runs of plain bytes in one append: chat text is mostly plain, and byte-wise push_back
+    // is several times slower on long messages.
+    std::size_t run_start = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (!needs_escape(c)) {
+            continue;
+        }
+        out.append(text.data() + run_start, i - run_start);
+        append_escaped(out, c);
+        run_start = i + 1;
+    }
+    out.append(text.data() + run_start, text.size() - run_start);
+    out.push_back('"');
+}
+
+void encode_login_ok(std::string& out, std::string_view user_id, unsigned shard) {
+    out.append(R"({"type":"login_ok","user_id":)");
+    append_json_string(out, user_id);
+    out.append(R"(,"shard":)");
+    append_integer(out, shard);
+    out.push_back('}');
+}
+
+void encode_chat(std::string& out, const ChatEvent& chat) {
+    out.append(R"({"type":"chat","from_user_id":)");
+    append_json_string(out, chat.from_user_id);
+    out.append(R"(,"to_user_id":)");
+    append_json_string(out, chat.to_user_id);
+    out.append(R"(,"message":)");
+    append_json_string(out, chat.message);
+    out.append(R"(,"msg_id":)");
+    append_integer(out, chat.msg_id);
+    out.append(R"(,"ts":)");
+    append_integer(out, chat.ts_ms);
+    if (chat.outgoing) {
+        out.append(R"(,"outgoing":true)");
+    }
+    out.push_back('}');
+}
+
+void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms) {
+    out.append(R"({"type":"ack","id":)");
+    // A chat sent without an id is still acked, so the field stays and says "no id" explicitly.
+    out.append(id_json.empty() ? std::string_view{"null"} : id_json);
+    out.append(R"(,"msg_id":)");
+    append_integer(out, msg_id);
+    out.append(R"(,"ts":)");
+    append_integer(out, ts_ms);
+    out.push_back('}');
+}
+
+void encode_error(std::string& out, errc code, std::string_view message, std::string_view ref_json) {
+    out.append(R"({"type":"error","code":)");
+    append_json_string(out, wire_name(code));
+    out.append(R"(,"message":)");
+    append_json_string(out, message.empty() ? meaning(code) : message);
+    if (!ref_json.empty()) {
+        out.append(R"(,"ref":)");
+        out.append(ref_json);
+    }
+    out.push_back('}');
+}
+
+void encode_pong(std::string& out, std::string_view id_json) {
+    out.append(R"({"type":"pong")");
+    if (!id_json.empty()) {
+        out.append(R"(,"id":)");
+        out.append(id_json);
+    }
+    out.push_back('}');
+}
+
+} // namespace parley::protocol
