@@ -93,6 +93,43 @@ std::vector<Setting> make_settings() {
              c.data_dir = std::string(t);
              return {};
          }},
+        {"store",
+         "Message store: sqlite (durable, in data_dir) or memory (NOT durable; tests, benchmarks) [sqlite]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             if (t != "sqlite" && t != "memory") {
+                 return "expected sqlite or memory";
+             }
+             c.store = std::string(t);
+             return {};
+         }},
+        {"sqlite_cache_bytes", "SQLite page cache [64MiB]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             const auto bytes = parse_bytes(t);
+             if (!bytes || *bytes < 64 * 1024) {
+                 return "expected a size of at least 64KiB";
+             }
+             c.sqlite_cache_bytes = *bytes;
+             return {};
+         }},
+        {"retention_days", "Delete messages older than this many days; 0 keeps them forever [0]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             double days = 0;
+             const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), days);
+             if (ec != std::errc{} || end != t.data() + t.size() || days < 0) {
+                 return "expected a number of days >= 0";
+             }
+             c.server.storage.retention_ms = static_cast<std::int64_t>(days * 24 * 3600 * 1000);
+             return {};
+         }},
+        {"idempotency_window", "A chat resent with the same id within this time is stored once [24h]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             const auto d = parse_duration(t);
+             if (!d) {
+                 return "expected a duration, e.g. 24h";
+             }
+             c.server.storage.idempotency_window_ms = d->count();
+             return {};
+         }},
         {"auth", "Authentication mode: open (trust the client's user_id; unsafe) [open]",
          [](AppConfig& c, std::string_view t) -> std::string {
              if (t != "open") {

@@ -17,6 +17,11 @@ struct AppConfig {
     net::ServerConfig server;
     // Where the message store keeps its files.
     std::string data_dir = "./parley-data";
+    // "sqlite": durable, one file under data_dir (the default). "memory": nothing survives a
+    // restart — for tests and benchmarks only.
+    std::string store = "sqlite";
+    // SQLite's page cache. 64 MiB holds the hot ends of the indexes for a busy server.
+    std::size_t sqlite_cache_bytes = std::size_t{64} << 20;
     // "open": trust the client's user_id, as the seed did. The only mode so far; unsafe on a
     // public network (docs/operations.md).
     std::string auth = "open";

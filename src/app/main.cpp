@@ -2,6 +2,8 @@
 // print one line and exit 1. Thin on purpose: settings live in app/config, the server in net/.
 #include "app/config.hpp"
 #include "net/server.hpp"
+#include "store/memory_store.hpp"
+#include "store/sqlite_store.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -27,7 +29,17 @@ int serve(const AppConfig& config) {
         spdlog::warn("auth mode 'open': any client may log in as any user_id. Do not expose this server "
                      "to people you do not trust.");
     }
-    std::filesystem::create_directories(config.data_dir);
+    std::unique_ptr<parley::store::MessageStore> store;
+    if (config.store == "memory") {
+        spdlog::warn(
+            "store 'memory': messages are lost when the process stops. For tests and benchmarks only.");
+        store = parley::store::make_memory_store();
+    } else {
+        parley::store::SqliteOptions options;
+        options.cache_bytes = config.sqlite_cache_bytes;
+        store = parley::store::open_sqlite_store(config.data_dir, options);
+        spdlog::info("message store: {}/parley.db", config.data_dir);
+    }
 
     // Block the stop signals before any thread starts so every thread inherits the mask and only
     // sigwait() below sees them.
@@ -38,7 +50,7 @@ int serve(const AppConfig& config) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
-    parley::net::Server server(config.server);
+    parley::net::Server server(config.server, std::move(store));
     server.start();
     spdlog::info("listening on {}:{} ({} threads); web client at http://127.0.0.1:{}/",
                  config.server.listen_host, server.port(), config.server.threads, server.port());

@@ -1,9 +1,11 @@
-// The sessions of each user on one shard. Owned by that shard's Router; never locked because only
-// that shard's thread touches it.
+// The sessions of each user on one shard, and every session by id. Owned by that shard's Router;
+// never locked because only that shard's thread touches it.
 #pragma once
 
 #include "chat/session_sink.hpp"
+#include "chat/session_state.hpp"
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -11,17 +13,23 @@
 
 namespace parley::chat {
 
+struct LocalSession {
+    SessionSink* sink = nullptr;
+    SessionState* state = nullptr;
+};
+
 class LocalSessions {
 public:
-    // Adds a session of `user`; returns true if it is the user's first on this shard.
-    bool add(std::string_view user, SessionSink* session);
-    // Removes a session of `user`; returns true if it was the user's last on this shard.
-    bool remove(std::string_view user, SessionSink* session);
-    // Sends `text` to every session of `user` except `except` (may be null); returns how many
-    // sessions it was queued for.
-    std::size_t send_to(std::string_view user, const SharedText& text, const SessionSink* except);
-    // How many sessions `user` has here.
-    std::size_t count(std::string_view user) const;
+    // Adds a logged-in session (state->user_id and state->session_id set); returns true if it is
+    // the user's first on this shard.
+    bool add(SessionSink* sink, SessionState* state);
+    // Removes it; returns true if it was the user's last on this shard.
+    bool remove(const SessionState* state);
+    // Sends `text` to every live (not catching up) session of `user` except session `except`;
+    // returns how many sessions it was queued for.
+    std::size_t send_to(std::string_view user, const SharedText& text, std::uint64_t except);
+    // The session with this id, or null.
+    LocalSession* find(std::uint64_t session_id);
     std::size_t user_count() const { return by_user_.size(); }
 
 private:
@@ -29,7 +37,8 @@ private:
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
     };
-    std::unordered_map<std::string, std::vector<SessionSink*>, StringHash, std::equal_to<>> by_user_;
+    std::unordered_map<std::string, std::vector<LocalSession>, StringHash, std::equal_to<>> by_user_;
+    std::unordered_map<std::uint64_t, LocalSession> by_id_;
 };
 
 } // namespace parley::chat

@@ -1,9 +1,9 @@
-// Login, chat routing, acks and error replies for one shard.
+// Requests in, storage requests out, deliveries to local sessions.
 #include "chat/router.hpp"
 
 #include "protocol/encoder.hpp"
 
-#include <bit>
+#include <algorithm>
 #include <cassert>
 #include <variant>
 
@@ -13,9 +13,8 @@ namespace {
 template <class... Ts> struct overloaded : Ts... { using Ts::operator()...; };
 } // namespace
 
-Router::Router(Config config, Directory& directory, ShardLink& link, const Clock& clock)
-    : config_(config), directory_(directory), link_(link), clock_(clock), decoder_(config.limits),
-      outboxes_(max_shards) {
+Router::Router(Config config, Directory& directory, ShardLink& link, StorageQueue& storage)
+    : config_(config), directory_(directory), link_(link), storage_(storage), decoder_(config.limits) {
     assert(config_.shard < max_shards);
 }
 
@@ -30,6 +29,9 @@ void Router::on_text(SessionState& state, SessionSink& session, std::string_view
                    [&](const protocol::LoginRequest& m) { on_login(state, session, m); },
                    [&](const protocol::ChatRequest& m) { on_chat(state, session, m); },
                    [&](const protocol::PingRequest& m) { on_ping(session, m); },
+                   [&](const protocol::HistoryRequest& m) { on_history(state, session, m); },
+                   [&](const protocol::ConversationsRequest& m) { on_conversations(state, session, m); },
+                   [&](const protocol::ReceiptRequest& m) { on_receipt(state, session, m); },
                },
                *decoded);
 }
@@ -50,12 +52,18 @@ void Router::on_login(SessionState& state, SessionSink& session, const protocol:
         return;
     }
     state.user_id.assign(login.user_id);
-    if (local_.add(state.user_id, &session)) {
+    // Unique in the process: the shard in the low 6 bits.
+    state.session_id = (++session_counter_ << 6) | config_.shard;
+    // Live deliveries start now but are held back until the catch-up has been sent; the catch-up
+    // is read after this registration, so it covers everything live delivery missed.
+    state.syncing = true;
+    if (local_.add(&session, &state)) {
         directory_.add(state.user_id, config_.shard);
     }
     std::string out;
     protocol::encode_login_ok(out, state.user_id, config_.shard);
     session.send(make_text(std::move(out)));
+    queue(SyncInbox{origin(state), state.user_id, login.since});
 }
 
 void Router::on_chat(SessionState& state, SessionSink& session, const protocol::ChatRequest& chat) {
@@ -64,30 +72,11 @@ void Router::on_chat(SessionState& state, SessionSink& session, const protocol::
                     chat.id_json);
         return;
     }
-    protocol::ChatEvent event{state.user_id, chat.to_user_id, chat.message,
-                              next_msg_id(), clock_.now_ms(), false};
-
-    std::string incoming;
-    protocol::encode_chat(incoming, event);
-    const bool to_self = chat.to_user_id == state.user_id;
-    // A chat to oneself reaches every session of the user, the sender's too, as the seed did.
-    route(chat.to_user_id, make_text(std::move(incoming)), nullptr);
-
-    // The sender's other devices get a copy marked outgoing, so every device shows the whole
-    // conversation. Encoded only when such a device exists.
-    if (!to_self) {
-        const ShardMask elsewhere = directory_.shards_of(state.user_id) & ~(ShardMask{1} << config_.shard);
-        if (elsewhere != 0 || local_.count(state.user_id) > 1) {
-            event.outgoing = true;
-            std::string copy;
-            protocol::encode_chat(copy, event);
-            route(state.user_id, make_text(std::move(copy)), &session);
-        }
-    }
-
-    std::string ack;
-    protocol::encode_ack(ack, chat.id_json, event.msg_id, event.ts_ms);
-    session.send(make_text(std::move(ack)));
+    // Counted with a fixed overhead so a flood of empty messages is bounded too.
+    const auto cost = static_cast<std::uint32_t>(chat.message.size() + chat.to_user_id.size() + 64);
+    state.inflight_bytes += cost;
+    queue(StoreChat{origin(state), state.user_id, std::string(chat.to_user_id), std::string(chat.message),
+                    std::string(chat.id_json), cost});
 }
 
 void Router::on_ping(SessionSink& session, const protocol::PingRequest& ping) {
@@ -96,52 +85,122 @@ void Router::on_ping(SessionSink& session, const protocol::PingRequest& ping) {
     session.send(make_text(std::move(out)));
 }
 
-void Router::route(std::string_view user, const SharedText& text, const SessionSink* except) {
-    ShardMask shards = directory_.shards_of(user);
-    while (shards != 0) {
-        const auto shard = static_cast<unsigned>(std::countr_zero(shards));
-        shards &= shards - 1;
-        if (shard == config_.shard) {
-            local_.send_to(user, text, except);
-            continue;
-        }
-        if (outboxes_pending_ == 0) {
-            link_.request_flush();
-        }
-        outboxes_pending_ |= ShardMask{1} << shard;
-        outboxes_[shard].push_back(Delivery{std::string(user), text});
+void Router::on_history(SessionState& state, SessionSink& session, const protocol::HistoryRequest& request) {
+    if (!state.logged_in()) {
+        reply_error(session, protocol::errc::not_logged_in, "log in before reading history", request.id_json);
+        return;
     }
+    // The query is always (this user, peer): nobody can read a conversation they are not in.
+    queue(ReadHistory{origin(state), state.user_id, std::string(request.peer), request.before, request.limit,
+                      std::string(request.id_json)});
 }
 
-void Router::deliver_remote(std::vector<Delivery>& batch) {
-    for (const Delivery& d : batch) {
-        local_.send_to(d.user, d.text, nullptr);
+void Router::on_conversations(SessionState& state, SessionSink& session,
+                              const protocol::ConversationsRequest& request) {
+    if (!state.logged_in()) {
+        reply_error(session, protocol::errc::not_logged_in, "log in before listing conversations",
+                    request.id_json);
+        return;
     }
+    queue(ListConversations{origin(state), state.user_id, std::string(request.id_json)});
+}
+
+void Router::on_receipt(SessionState& state, SessionSink& session, const protocol::ReceiptRequest& request) {
+    if (!state.logged_in()) {
+        reply_error(session, protocol::errc::not_logged_in, "log in before sending receipts",
+                    request.id_json);
+        return;
+    }
+    queue(RecordReceipt{origin(state), state.user_id, std::string(request.peer),
+                        request.status == protocol::receipt_status::read, request.up_to});
+}
+
+void Router::queue(StorageRequest request) {
+    if (pending_.empty()) {
+        link_.request_flush();
+    }
+    pending_.push_back(std::move(request));
 }
 
 void Router::flush() {
-    while (outboxes_pending_ != 0) {
-        const auto shard = static_cast<unsigned>(std::countr_zero(outboxes_pending_));
-        outboxes_pending_ &= outboxes_pending_ - 1;
-        link_.post(shard, std::move(outboxes_[shard]));
-        outboxes_[shard] = {};
+    if (!pending_.empty()) {
+        storage_.submit(std::move(pending_));
+        pending_ = {};
     }
 }
 
-void Router::on_closed(SessionState& state, SessionSink& session) {
+void Router::deliver(std::vector<Delivery>& batch) {
+    for (const Delivery& d : batch) {
+        if (!d.user.empty()) {
+            local_.send_to(d.user, d.text, d.except_session);
+        } else {
+            deliver_to_session(d);
+        }
+    }
+}
+
+void Router::deliver_to_session(const Delivery& d) {
+    LocalSession* s = local_.find(d.session);
+    if (s == nullptr) {
+        return; // closed meanwhile; a catch-up or reply for it has nowhere to go
+    }
+    switch (d.what) {
+    case Delivery::kind::message:
+        s->sink->send(d.text);
+        break;
+    case Delivery::kind::ack: {
+        s->sink->send(d.text);
+        SessionState& st = *s->state;
+        st.inflight_bytes -= std::min<std::size_t>(st.inflight_bytes, d.released_bytes);
+        // Resume at half the budget, not just under it, so a paused sender is not woken for
+        // every single ack.
+        if (st.reading_paused && st.inflight_bytes < config_.max_inflight_bytes / 2) {
+            st.reading_paused = false;
+            s->sink->resume_reading();
+        }
+        break;
+    }
+    case Delivery::kind::sync_more:
+        s->state->synced_seq = d.seq;
+        if (s->sink->queued_bytes() < config_.sync_resume_bytes) {
+            request_next_page(*s->state);
+        } else {
+            s->state->wants_next_page = true;
+        }
+        break;
+    case Delivery::kind::sync_done: {
+        s->state->synced_seq = d.seq;
+        s->state->syncing = false;
+        std::string out;
+        protocol::encode_synced(out, d.seq);
+        s->sink->send(make_text(std::move(out)));
+        break;
+    }
+    }
+}
+
+void Router::on_send_queue_drained(SessionState& state, SessionSink& /*session*/) {
+    if (state.wants_next_page) {
+        state.wants_next_page = false;
+        request_next_page(state);
+    }
+}
+
+void Router::request_next_page(SessionState& state) {
+    queue(SyncInbox{origin(state), state.user_id, state.synced_seq});
+}
+
+void Router::on_closed(SessionState& state, SessionSink& /*session*/) {
     if (!state.logged_in()) {
         return;
     }
-    if (local_.remove(state.user_id, &session)) {
+    if (local_.remove(&state)) {
         directory_.remove(state.user_id, config_.shard);
+        if (directory_.shards_of(state.user_id) == 0) {
+            queue(UserOffline{state.user_id});
+        }
     }
     state.user_id.clear();
-}
-
-std::uint64_t Router::next_msg_id() {
-    // Unique within this process: a per-shard counter with the shard in the low 6 bits. Stays
-    // below 2^53 so JavaScript clients read it exactly. Durable ids come with the message store.
-    return (++msg_counter_ << 6) | config_.shard;
 }
 
 } // namespace parley::chat

@@ -2,6 +2,7 @@
 // net::WsSession, and by a recording fake in tests, so chat/ never touches a socket.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,10 @@ public:
     virtual ~SessionSink() = default;
     // Queues one text message. Runs on the session's shard.
     virtual send_result send(SharedText text) = 0;
+    // Bytes queued and not yet written. Runs on the session's shard.
+    virtual std::size_t queued_bytes() const = 0;
+    // Starts reading the connection again after chat paused it (SessionState::reading_paused).
+    virtual void resume_reading() = 0;
 
 protected:
     SessionSink() = default;

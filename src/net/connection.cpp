@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/socket_base.hpp>
 
 #include <sys/socket.h>
@@ -105,6 +106,12 @@ void Connection::on_readable() {
         if (n > 0) {
             last_received_ = clock::now();
             consume(buffer.first(static_cast<std::size_t>(n)));
+            if (!chat_.may_read(shard_.router().max_inflight_bytes())) {
+                // Storage is behind this sender: leave the rest in the socket so TCP slows the
+                // sender down; the Router calls resume_reading() when acks have come back.
+                chat_.reading_paused = true;
+                return;
+            }
             if (static_cast<std::size_t>(n) < buffer.size()) {
                 break;
             }
@@ -124,6 +131,16 @@ void Connection::on_readable() {
         break;
     }
     arm_read();
+}
+
+void Connection::resume_reading() {
+    // Posted, not called: we are inside the Router's delivery loop, and reading runs the Router.
+    // Bytes may already wait in the socket with no new edge to come, so read before waiting.
+    boost::asio::post(socket_.get_executor(), [self = shared_from_this()] {
+        if (self->phase_ != phase::closed && !self->read_armed_) {
+            self->on_readable();
+        }
+    });
 }
 
 void Connection::consume(std::span<char> fresh) {
@@ -431,6 +448,10 @@ void Connection::flush() {
 }
 
 void Connection::after_write_drained() {
+    if (phase_ == phase::websocket && chat_.wants_next_page) {
+        shard_.router().on_send_queue_drained(chat_, *this);
+        return;
+    }
     if (phase_ == phase::http && close_when_drained_) {
         destroy(close_reason_);
         return;

@@ -41,6 +41,8 @@ public:
     // chat::SessionSink: queues a JSON text message for this loop pass's write. Refuses (and starts
     // closing the session with 1008) when the queue would exceed its byte limit.
     chat::send_result send(chat::SharedText text) override;
+    std::size_t queued_bytes() const override { return out_bytes_; }
+    void resume_reading() override;
 
     // Writes everything queued, in one gather write if the socket takes it. Called by the shard at
     // the end of a loop pass, and when the socket becomes writable again.

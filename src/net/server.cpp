@@ -4,6 +4,8 @@
 #include "chat/clock.hpp"
 #include "chat/directory.hpp"
 #include "net/shard.hpp"
+#include "net/storage_worker.hpp"
+#include "store/message_store.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -52,15 +54,21 @@ std::uint16_t claim_port(const boost::asio::ip::tcp::endpoint& endpoint) {
 
 } // namespace
 
-struct Server::Impl {
+struct Server::Impl final : chat::ShardPoster {
     ServerConfig config;
     SystemClock clock;
     chat::Directory directory;
+    std::unique_ptr<StorageWorker> storage;
     std::vector<std::unique_ptr<Shard>> shards;
     std::vector<std::thread> threads;
+
+    void post(unsigned shard, std::vector<chat::Delivery> batch) override {
+        shards.at(shard)->deliver(std::move(batch));
+    }
 };
 
-Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>()) {
+Server::Server(ServerConfig config, std::unique_ptr<store::MessageStore> store)
+    : impl_(std::make_unique<Impl>()) {
     impl_->config = std::move(config);
     ServerConfig& c = impl_->config;
     if (c.threads == 0 || c.threads > chat::max_shards) {
@@ -73,15 +81,12 @@ Server::Server(ServerConfig config) : impl_(std::make_unique<Impl>()) {
     }
     boost::asio::ip::tcp::endpoint endpoint(address, c.listen_port);
     endpoint.port(claim_port(endpoint));
-    std::vector<Shard*> peers;
+    impl_->storage =
+        std::make_unique<StorageWorker>(std::move(store), impl_->directory, *impl_, impl_->clock, c.storage);
     for (unsigned i = 0; i < c.threads; ++i) {
-        auto shard = std::make_unique<Shard>(i, c, impl_->directory, impl_->clock);
+        auto shard = std::make_unique<Shard>(i, c, impl_->directory, *impl_->storage);
         shard->listen(endpoint);
-        peers.push_back(shard.get());
         impl_->shards.push_back(std::move(shard));
-    }
-    for (auto& shard : impl_->shards) {
-        shard->set_peers(peers);
     }
 }
 
@@ -95,6 +100,7 @@ std::uint16_t Server::port() const {
 }
 
 void Server::start() {
+    impl_->storage->start();
     for (auto& shard : impl_->shards) {
         impl_->threads.emplace_back([s = shard.get()] { s->run(); });
     }
@@ -112,6 +118,9 @@ void Server::wait() {
             t.join();
         }
     }
+    // The shards are done: what they queued (chats in flight, offline marks) is stored before the
+    // store closes.
+    impl_->storage->stop();
 }
 
 } // namespace parley::net

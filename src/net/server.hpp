@@ -1,5 +1,5 @@
-// The whole server: N shards on N threads sharing one user directory. No Asio in this header:
-// app/ includes it.
+// The whole server: N shards on N threads sharing one user directory, and the storage thread
+// that owns the message store. No Asio in this header: app/ includes it.
 #pragma once
 
 #include "net/server_config.hpp"
@@ -7,12 +7,16 @@
 #include <cstdint>
 #include <memory>
 
+namespace parley::store {
+class MessageStore;
+}
+
 namespace parley::net {
 
 class Server {
 public:
     // Binds every shard's listener. Throws std::system_error if the address cannot be used.
-    explicit Server(ServerConfig config);
+    Server(ServerConfig config, std::unique_ptr<store::MessageStore> store);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -23,7 +27,8 @@ public:
     void start();
     // Closes every session with 1001 and stops the shards. Any thread; returns at once.
     void stop();
-    // Blocks until every shard's thread has finished.
+    // Blocks until every shard's thread has finished, then lets the storage thread finish what
+    // was queued and stops it.
     void wait();
 
 private:

@@ -2,6 +2,7 @@
 // TOML file, PARLEY_* environment variables and flags. No Asio here: app/ includes it.
 #pragma once
 
+#include "chat/storage_engine.hpp"
 #include "net/http_request.hpp"
 #include "protocol/limits.hpp"
 
@@ -46,6 +47,9 @@ struct ServerConfig {
 
     // Trust the client's user_id (the seed's behaviour). The only mode until accounts exist.
     bool auth_open = true;
+
+    // Idempotency window, catch-up page size, retention.
+    chat::StorageEngine::Options storage;
 };
 
 } // namespace parley::net

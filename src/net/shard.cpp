@@ -28,9 +28,10 @@ constexpr std::size_t read_buffer_bytes = 64 * 1024;
 
 } // namespace
 
-Shard::Shard(unsigned index, const ServerConfig& config, chat::Directory& directory, const chat::Clock& clock)
+Shard::Shard(unsigned index, const ServerConfig& config, chat::Directory& directory,
+             chat::StorageQueue& storage)
     : index_(index), config_(config), acceptor_(io_), tick_timer_(io_), accept_retry_timer_(io_),
-      shutdown_timer_(io_), router_(chat::Router::Config{index, config.protocol}, directory, *this, clock),
+      shutdown_timer_(io_), router_(chat::Router::Config{index, config.protocol}, directory, *this, storage),
       read_buffer_(read_buffer_bytes) {}
 
 Shard::~Shard() = default;
@@ -114,6 +115,8 @@ void Shard::request_flush() {
 
 void Shard::end_of_pass() {
     end_of_pass_posted_ = false;
+    // Hand this pass's requests to the storage thread first: its answers can then overlap with
+    // the writes below.
     router_.flush();
     // A flush can queue nothing new for another connection, but it can destroy its own: swap
     // the list out first so removals never touch the vector being walked.
@@ -129,10 +132,8 @@ void Shard::end_of_pass() {
     }
 }
 
-void Shard::post(unsigned to_shard, std::vector<chat::Delivery> batch) {
-    Shard* target = peers_.at(to_shard);
-    boost::asio::post(
-        target->io_, [target, batch = std::move(batch)]() mutable { target->router_.deliver_remote(batch); });
+void Shard::deliver(std::vector<chat::Delivery> batch) {
+    boost::asio::post(io_, [this, batch = std::move(batch)]() mutable { router_.deliver(batch); });
 }
 
 void Shard::remove(Connection& connection) {

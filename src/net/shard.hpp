@@ -1,6 +1,6 @@
 // A shard: one thread, one io_context, its own SO_REUSEPORT listener, its own Router and the
-// connections accepted on it, for their whole life. Inside a shard nothing is locked; other
-// shards reach it only by posting batches to its io_context (the ShardLink it implements).
+// connections accepted on it, for their whole life. Inside a shard nothing is locked; the storage
+// thread reaches it only by posting batches of deliveries to its io_context (deliver()).
 #pragma once
 
 #include "chat/router.hpp"
@@ -21,13 +21,11 @@ class Connection;
 
 class Shard final : public chat::ShardLink {
 public:
-    Shard(unsigned index, const ServerConfig& config, chat::Directory& directory, const chat::Clock& clock);
+    Shard(unsigned index, const ServerConfig& config, chat::Directory& directory,
+          chat::StorageQueue& storage);
     ~Shard() override;
     Shard(const Shard&) = delete;
     Shard& operator=(const Shard&) = delete;
-
-    // The other shards, for post(). Set once before run(); index i is shard i.
-    void set_peers(std::vector<Shard*> peers) { peers_ = std::move(peers); }
 
     // Binds and listens on `endpoint` with SO_REUSEPORT. Throws std::system_error (startup).
     void listen(const boost::asio::ip::tcp::endpoint& endpoint);
@@ -39,8 +37,10 @@ public:
     // or the grace period ends. Any thread.
     void begin_shutdown();
 
-    // chat::ShardLink. Run on this shard's thread.
-    void post(unsigned to_shard, std::vector<chat::Delivery> batch) override;
+    // Hands deliveries from the storage thread to this shard's Router, in order. Any thread.
+    void deliver(std::vector<chat::Delivery> batch);
+
+    // chat::ShardLink. Runs on this shard's thread.
     void request_flush() override;
 
     // For connections. Run on this shard's thread.
@@ -65,7 +65,6 @@ private:
     boost::asio::steady_timer accept_retry_timer_;
     boost::asio::steady_timer shutdown_timer_;
     chat::Router router_;
-    std::vector<Shard*> peers_;
     std::vector<std::shared_ptr<Connection>> connections_;
     std::vector<std::shared_ptr<Connection>> dirty_;
     bool end_of_pass_posted_ = false;

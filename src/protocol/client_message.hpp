@@ -33,7 +33,33 @@ struct PingRequest {
     std::string_view id_json;
 };
 
-using ClientMessage = std::variant<LoginRequest, ChatRequest, PingRequest>;
+// {"type":"history","peer":"bob","before":4097,"limit":50,"id":…} — one page of the
+// conversation with `peer`, newest first, older than msg_id `before` (absent: from the newest).
+struct HistoryRequest {
+    std::string_view peer;
+    std::uint64_t before = 0; // 0: no bound
+    std::uint32_t limit = 50; // 1..100
+    std::string_view id_json;
+};
+
+// {"type":"conversations","id":…} — the user's conversations with last message and unread count.
+struct ConversationsRequest {
+    std::string_view id_json;
+};
+
+enum class receipt_status { delivered, read };
+
+// {"type":"receipt","status":"read","peer":"alice","up_to":4097,"id":…} — the user has received
+// (or read) every message from `peer` up to msg_id `up_to`.
+struct ReceiptRequest {
+    receipt_status status = receipt_status::read;
+    std::string_view peer;
+    std::uint64_t up_to = 0; // > 0
+    std::string_view id_json;
+};
+
+using ClientMessage = std::variant<LoginRequest, ChatRequest, PingRequest, HistoryRequest,
+                                   ConversationsRequest, ReceiptRequest>;
 
 // Why a frame was refused: sent back as {"type":"error","code":…,"message":…,"ref":…}.
 struct DecodeError {

@@ -32,6 +32,12 @@ constexpr std::size_t initial_parser_capacity = 4096;
 // An unknown `type` is echoed in the error, cut to this many bytes: enough to spot a typo.
 constexpr std::size_t max_echoed_type_bytes = 32;
 
+// A history page: large enough to fill a screen, small enough that one request cannot make the
+// server read and send a whole conversation at once.
+constexpr std::uint64_t min_history_limit = 1;
+constexpr std::uint64_t max_history_limit = 100;
+constexpr std::uint32_t default_history_limit = 50;
+
 // simdjson's raw tokens run up to the next structural character, so they may end in whitespace.
 std::string_view trim_trailing_whitespace(std::string_view token) {
     const auto end = token.find_last_not_of(" \t\n\r");
@@ -213,6 +219,11 @@ struct Fields {
     Field message;
     Field id;
     Field since;
+    Field peer;
+    Field before;
+    Field limit;
+    Field status;
+    Field up_to;
 };
 
 // Reads a field that must be a JSON string (its unescaped text).
@@ -358,6 +369,8 @@ private:
     std::optional<DecodeError> check_user_id_field(std::string_view name, const Field& field,
                                                    const Fields& fields) const;
     std::optional<DecodeError> check_client_id_field(const Fields& fields) const;
+    boost::system::result<ClientMessage, DecodeError> to_history(const Fields& fields) const;
+    boost::system::result<ClientMessage, DecodeError> to_receipt(const Fields& fields) const;
 
     Limits limits_;
     od::parser parser_;
@@ -391,6 +404,16 @@ simdjson::error_code Decoder::Impl::read_fields(od::object& object, Fields& fiel
             error = read_client_id(value, fields.id, limits_.max_client_id_bytes);
         } else if (key == "since") {
             error = read_uint64(value, fields.since);
+        } else if (key == "peer") {
+            error = read_user_id(value, fields.peer);
+        } else if (key == "before") {
+            error = read_uint64(value, fields.before);
+        } else if (key == "limit") {
+            error = read_uint64(value, fields.limit);
+        } else if (key == "status") {
+            error = read_string(value, fields.status);
+        } else if (key == "up_to") {
+            error = read_uint64(value, fields.up_to);
         } else {
             // Unknown fields are ignored (a newer client may send them) but must still be JSON.
             error = validate(value, field_depth);
@@ -602,11 +625,114 @@ boost::system::result<ClientMessage, DecodeError> Decoder::Impl::to_message(cons
         return ClientMessage{PingRequest{fields.id.text}};
     }
 
+    if (type == "history") {
+        return to_history(fields);
+    }
+
+    if (type == "conversations") {
+        if (auto failure = check_client_id_field(fields)) {
+            return std::move(*failure);
+        }
+        return ClientMessage{ConversationsRequest{fields.id.text}};
+    }
+
+    if (type == "receipt") {
+        return to_receipt(fields);
+    }
+
     std::string message = "unknown type '";
     message.append(utf8_prefix(type, max_echoed_type_bytes));
     message.append(type.size() > max_echoed_type_bytes ? "...'" : "'");
-    message.append("; expected login, chat or ping");
+    message.append("; expected login, chat, ping, history, conversations or receipt");
     return reject(errc::unknown_type, std::move(message), fields);
+}
+
+boost::system::result<ClientMessage, DecodeError> Decoder::Impl::to_history(const Fields& fields) const {
+    if (auto failure = check_user_id_field("peer", fields.peer, fields)) {
+        return std::move(*failure);
+    }
+    HistoryRequest history{fields.peer.text, 0, default_history_limit, {}};
+    switch (fields.before.state) {
+    case Field::State::absent:
+        break;
+    case Field::State::ok:
+        // 0 means "no bound", the same as leaving `before` out (msg_ids start above 0).
+        history.before = fields.before.number;
+        break;
+    case Field::State::out_of_range:
+        return reject(errc::bad_field, field_message("before", "is larger than any message id"), fields);
+    default:
+        return reject(errc::bad_field, field_message("before", "must be a non-negative integer"), fields);
+    }
+    switch (fields.limit.state) {
+    case Field::State::absent:
+        break;
+    case Field::State::ok:
+        if (fields.limit.number >= min_history_limit && fields.limit.number <= max_history_limit) {
+            history.limit = static_cast<std::uint32_t>(fields.limit.number);
+            break;
+        }
+        [[fallthrough]];
+    default: {
+        // Negative, huge and non-integer limits all get the one rule a client needs to fix them.
+        std::string rule = "must be an integer from ";
+        rule.append(std::to_string(min_history_limit))
+            .append(" to ")
+            .append(std::to_string(max_history_limit));
+        return reject(errc::bad_field, field_message("limit", rule), fields);
+    }
+    }
+    if (auto failure = check_client_id_field(fields)) {
+        return std::move(*failure);
+    }
+    history.id_json = fields.id.text;
+    return ClientMessage{history};
+}
+
+boost::system::result<ClientMessage, DecodeError> Decoder::Impl::to_receipt(const Fields& fields) const {
+    ReceiptRequest receipt;
+    switch (fields.status.state) {
+    case Field::State::absent:
+        return reject(errc::missing_field, field_message("status", "is missing"), fields);
+    case Field::State::ok:
+        // Exact, case-sensitive names like `type`: a status the server does not know is refused
+        // rather than guessed at, so a newer client's status cannot be recorded as the wrong one.
+        if (fields.status.text == "delivered") {
+            receipt.status = receipt_status::delivered;
+            break;
+        }
+        if (fields.status.text == "read") {
+            receipt.status = receipt_status::read;
+            break;
+        }
+        [[fallthrough]];
+    default:
+        return reject(errc::bad_field, field_message("status", "must be \"delivered\" or \"read\""), fields);
+    }
+    if (auto failure = check_user_id_field("peer", fields.peer, fields)) {
+        return std::move(*failure);
+    }
+    receipt.peer = fields.peer.text;
+    switch (fields.up_to.state) {
+    case Field::State::absent:
+        return reject(errc::missing_field, field_message("up_to", "is missing"), fields);
+    case Field::State::ok:
+        // A mark of 0 is "nothing yet": a receipt up to 0 would acknowledge nothing, so it is a
+        // client bug worth reporting rather than a no-op.
+        if (fields.up_to.number > 0) {
+            receipt.up_to = fields.up_to.number;
+            break;
+        }
+        [[fallthrough]];
+    default:
+        return reject(errc::bad_field, field_message("up_to", "must be a positive integer (a msg_id)"),
+                      fields);
+    }
+    if (auto failure = check_client_id_field(fields)) {
+        return std::move(*failure);
+    }
+    receipt.id_json = fields.id.text;
+    return ClientMessage{receipt};
 }
 
 void throw_exception_from_error(const DecodeError& e, const boost::source_location& loc) {

@@ -83,8 +83,12 @@ void encode_login_ok(std::string& out, std::string_view user_id, unsigned shard)
     out.push_back('}');
 }
 
-void encode_chat(std::string& out, const ChatEvent& chat) {
-    out.append(R"({"type":"chat","from_user_id":)");
+namespace {
+
+// The fields every chat object carries, in wire order, with no braces and no "type": a pushed
+// chat puts its type in front, history and conversations nest the bare object.
+void append_chat_fields(std::string& out, const ChatEvent& chat) {
+    out.append(R"("from_user_id":)");
     append_json_string(out, chat.from_user_id);
     out.append(R"(,"to_user_id":)");
     append_json_string(out, chat.to_user_id);
@@ -94,20 +98,104 @@ void encode_chat(std::string& out, const ChatEvent& chat) {
     append_integer(out, chat.msg_id);
     out.append(R"(,"ts":)");
     append_integer(out, chat.ts_ms);
+    if (chat.seq != 0) {
+        out.append(R"(,"seq":)");
+        append_integer(out, chat.seq);
+    }
+}
+
+// A reply's `id`: replies that always carry the field say "no id" as null rather than drop it.
+void append_reply_id(std::string& out, std::string_view id_json) {
+    out.append(id_json.empty() ? std::string_view{"null"} : id_json);
+}
+
+} // namespace
+
+void encode_chat(std::string& out, const ChatEvent& chat) {
+    out.append(R"({"type":"chat",)");
+    append_chat_fields(out, chat);
     if (chat.outgoing) {
         out.append(R"(,"outgoing":true)");
     }
     out.push_back('}');
 }
 
-void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms) {
+void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms,
+                std::uint64_t seq) {
     out.append(R"({"type":"ack","id":)");
     // A chat sent without an id is still acked, so the field stays and says "no id" explicitly.
-    out.append(id_json.empty() ? std::string_view{"null"} : id_json);
+    append_reply_id(out, id_json);
     out.append(R"(,"msg_id":)");
     append_integer(out, msg_id);
     out.append(R"(,"ts":)");
     append_integer(out, ts_ms);
+    if (seq != 0) {
+        out.append(R"(,"seq":)");
+        append_integer(out, seq);
+    }
+    out.push_back('}');
+}
+
+void encode_synced(std::string& out, std::uint64_t seq) {
+    out.append(R"({"type":"synced","seq":)");
+    append_integer(out, seq);
+    out.push_back('}');
+}
+
+void encode_history(std::string& out, std::string_view id_json, std::string_view peer,
+                    std::span<const ChatEvent> messages, bool more) {
+    out.append(R"({"type":"history","id":)");
+    append_reply_id(out, id_json);
+    out.append(R"(,"peer":)");
+    append_json_string(out, peer);
+    out.append(R"(,"messages":[)");
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+        if (i != 0) {
+            out.push_back(',');
+        }
+        // No "outgoing" here: it describes one pushed copy, and from_user_id already tells the
+        // client which side of the conversation wrote each stored message.
+        out.push_back('{');
+        append_chat_fields(out, messages[i]);
+        out.push_back('}');
+    }
+    out.append(more ? R"(],"more":true})" : R"(],"more":false})");
+}
+
+void encode_conversations(std::string& out, std::string_view id_json,
+                          std::span<const ConversationSummary> items) {
+    out.append(R"({"type":"conversations","id":)");
+    append_reply_id(out, id_json);
+    out.append(R"(,"conversations":[)");
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const ConversationSummary& item = items[i];
+        if (i != 0) {
+            out.push_back(',');
+        }
+        out.append(R"({"peer":)");
+        append_json_string(out, item.peer);
+        out.append(R"(,"last":{)");
+        append_chat_fields(out, item.last);
+        out.append(R"(},"unread":)");
+        append_integer(out, item.unread);
+        out.append(R"(,"read_up_to":)");
+        append_integer(out, item.read_up_to);
+        out.append(R"(,"peer_read_up_to":)");
+        append_integer(out, item.peer_read_up_to);
+        out.push_back('}');
+    }
+    out.append("]}");
+}
+
+void encode_receipt(std::string& out, bool read, std::string_view user_id, std::string_view peer,
+                    std::uint64_t up_to) {
+    out.append(read ? R"({"type":"receipt","status":"read","user_id":)"
+                    : R"({"type":"receipt","status":"delivered","user_id":)");
+    append_json_string(out, user_id);
+    out.append(R"(,"peer":)");
+    append_json_string(out, peer);
+    out.append(R"(,"up_to":)");
+    append_integer(out, up_to);
     out.push_back('}');
 }
 

@@ -4,6 +4,7 @@
 #include "protocol/errc.hpp"
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,15 +24,45 @@ struct ChatEvent {
     std::int64_t ts_ms = 0;
     // True on the copy sent to the sender's other devices: "you sent this from elsewhere".
     bool outgoing = false;
+    // The message's seq in the inbox of the user this copy goes to; 0: omitted.
+    std::uint64_t seq = 0;
 };
 
-// {"type":"chat","from_user_id":…,"to_user_id":…,"message":…,"msg_id":N,"ts":N[,"outgoing":true]}
+// {"type":"chat","from_user_id":…,"to_user_id":…,"message":…,"msg_id":N,"ts":N[,"seq":N][,"outgoing":true]}
 // The seed page reads type, from_user_id and message; the rest is for newer clients.
 void encode_chat(std::string& out, const ChatEvent& chat);
 
-// {"type":"ack","id":<id_json>,"msg_id":N,"ts":N}; `id_json` is inserted verbatim (it was
-// validated as a JSON string or integer when decoded).
-void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms);
+// {"type":"ack","id":<id_json>,"msg_id":N,"ts":N[,"seq":N]}; `id_json` is inserted verbatim (it
+// was validated as a JSON string or integer when decoded); `seq` (the message's seq in the
+// sender's inbox) is omitted when 0.
+void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms,
+                std::uint64_t seq = 0);
+
+// {"type":"synced","seq":N} — catch-up after login is complete; live messages follow. N is the
+// last seq sent (or the `since` the client gave, if nothing was missing).
+void encode_synced(std::string& out, std::uint64_t seq);
+
+// {"type":"history","id":<id_json or null>,"peer":…,"messages":[<chat objects without "type">…],"more":bool}
+// Each message: {"from_user_id":…,"to_user_id":…,"message":…,"msg_id":N,"ts":N}.
+void encode_history(std::string& out, std::string_view id_json, std::string_view peer,
+                    std::span<const ChatEvent> messages, bool more);
+
+struct ConversationSummary {
+    std::string_view peer;
+    ChatEvent last;
+    std::uint64_t unread = 0;
+    std::uint64_t read_up_to = 0;      // the user's own read mark
+    std::uint64_t peer_read_up_to = 0; // how far the peer has read
+};
+
+// {"type":"conversations","id":<id_json or null>,"conversations":[{"peer":…,"last":{<chat object
+// without "type">},"unread":N,"read_up_to":N,"peer_read_up_to":N}…]}
+void encode_conversations(std::string& out, std::string_view id_json,
+                          std::span<const ConversationSummary> items);
+
+// {"type":"receipt","status":"delivered"|"read","user_id":<who reports>,"peer":<whose messages>,"up_to":N}
+void encode_receipt(std::string& out, bool read, std::string_view user_id, std::string_view peer,
+                    std::uint64_t up_to);
 
 // {"type":"error","code":…,"message":…[,"ref":<ref_json>]}; an empty message uses meaning(code).
 void encode_error(std::string& out, errc code, std::string_view message, std::string_view ref_json);

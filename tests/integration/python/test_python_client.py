@@ -81,7 +81,19 @@ class ParleyTestCase(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(msg.get("user_id"), user_id, msg)
         self.assertIsInstance(msg.get("shard"), int, msg)
         ws.shard = msg["shard"]
+        await self.finish_sync(ws)
         return ws
+
+    async def finish_sync(self, ws):
+        """Reads the catch-up that follows login_ok (stored messages, then "synced"); returns the chats."""
+        chats = []
+        while True:
+            msg = await self.recv_json(ws)
+            if msg.get("type") == "synced":
+                self.assertIsInstance(msg.get("seq"), int, msg)
+                return chats
+            self.assertEqual(msg.get("type"), "chat", msg)
+            chats.append(msg)
 
     async def login_on_shard(self, user_id, shard, attempts=40):
         """Logs in until the session lands on `shard` (SO_REUSEPORT spreads connections)."""
@@ -213,6 +225,7 @@ class SeedProtocolTest(ParleyTestCase):
         msg = await self.request(one, '{"type":"login","user_id":1}')
         self.assertEqual(msg.get("type"), "login_ok", msg)
         self.assertEqual(msg.get("user_id"), "1", msg)
+        await self.finish_sync(one)
         two = await self.login("2")
         await one.send('{"type":"chat","to_user_id":2,"message":"hi two"}')
         self.assert_chat(await self.recv_json(two), "1", "2", "hi two")
@@ -412,6 +425,7 @@ class ErrorReplyTest(ParleyTestCase):
         msg = await self.request(ws, frame(type="login", user_id=user_id))
         self.assertEqual(msg.get("type"), "login_ok", msg)
         self.assertEqual(msg.get("user_id"), user_id, msg)
+        await self.finish_sync(ws)
 
     async def test_not_an_object(self):
         await self.start_server()
@@ -710,6 +724,7 @@ class ProtocolViolationTest(ParleyTestCase):
         )
         self.clients.append(bob)
         self.assertEqual((await self.request(bob, frame(type="login", user_id="bob")))["type"], "login_ok")
+        await self.finish_sync(bob)
 
         chunk = "z" * (32 * 1024)
         total = 0

@@ -81,12 +81,17 @@ std::string ParleyProcess::binary() {
     return PARLEY_BINARY_PATH;
 }
 
-ParleyProcess::ParleyProcess(std::vector<std::string> args) {
-    char tmpl[] = "/tmp/parley-test-XXXXXX";
-    if (::mkdtemp(tmpl) == nullptr) {
-        throw std::runtime_error("mkdtemp failed");
+ParleyProcess::ParleyProcess(std::vector<std::string> args, std::string data_dir) {
+    if (data_dir.empty()) {
+        char tmpl[] = "/tmp/parley-test-XXXXXX";
+        if (::mkdtemp(tmpl) == nullptr) {
+            throw std::runtime_error("mkdtemp failed");
+        }
+        data_dir_ = tmpl;
+    } else {
+        data_dir_ = std::move(data_dir);
+        own_data_dir_ = false;
     }
-    data_dir_ = tmpl;
     std::vector<std::string> full = {"serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_};
     full.insert(full.end(), args.begin(), args.end());
 
@@ -138,8 +143,10 @@ ParleyProcess::~ParleyProcess() {
     if (log_fd_ >= 0) {
         ::close(log_fd_);
     }
-    std::error_code ec;
-    std::filesystem::remove_all(data_dir_, ec);
+    if (own_data_dir_) {
+        std::error_code ec;
+        std::filesystem::remove_all(data_dir_, ec);
+    }
 }
 
 std::string ParleyProcess::stop(int signal, std::chrono::milliseconds timeout) {

@@ -17,7 +17,7 @@ class ParleyProcess {
 public:
     // Starts `parley serve --listen 127.0.0.1:0 --data-dir <tmp> <args…>` and waits (up to 10 s)
     // for it to log the port it listens on. Throws std::runtime_error if it does not.
-    explicit ParleyProcess(std::vector<std::string> args = {});
+    explicit ParleyProcess(std::vector<std::string> args = {}, std::string data_dir = {});
     ~ParleyProcess();
     ParleyProcess(const ParleyProcess&) = delete;
     ParleyProcess& operator=(const ParleyProcess&) = delete;
@@ -28,6 +28,8 @@ public:
     // Sends `signal` and waits up to `timeout` for the exit; returns the exit status as
     // "exited N" or "signal N" (or "timeout" after killing it).
     std::string stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+    const std::string& data_dir() const { return data_dir_; }
 
     // Everything the server wrote to stderr so far.
     std::string log() const;
@@ -43,6 +45,7 @@ private:
     pid_t pid_ = -1;
     std::uint16_t port_ = 0;
     std::string data_dir_;
+    bool own_data_dir_ = true; // created here, removed at the end
     int log_fd_ = -1;
     std::thread log_reader_;
     mutable std::mutex log_mutex_;

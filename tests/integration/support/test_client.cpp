@@ -98,7 +98,10 @@ void TestClient::send_json(const boost::json::value& value) {
 
 boost::json::object TestClient::login(std::string_view user_id) {
     send_json({{"type", "login"}, {"user_id", user_id}});
-    return receive_type("login_ok");
+    auto ok = receive_type("login_ok");
+    // Stored messages come first; the session is live once "synced" arrives.
+    receive_type("synced");
+    return ok;
 }
 
 bool TestClient::fill(std::chrono::steady_clock::time_point deadline) {

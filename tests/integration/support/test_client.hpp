@@ -39,7 +39,8 @@ public:
     void send_bytes(std::string_view bytes);
     // Sends a JSON object built from `value`.
     void send_json(const boost::json::value& value);
-    // Logs in and waits for login_ok; returns it.
+    // Logs in and waits for login_ok and the end of the catch-up (skipping stored messages);
+    // returns the login_ok.
     boost::json::object login(std::string_view user_id);
 
     // The next message or control frame; kind need_more on timeout, close with code on a close

@@ -1,10 +1,14 @@
 #include "chat/router.hpp"
 
+#include "chat/storage_engine.hpp"
+#include "store/memory_store.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
 
 #include <map>
+#include <optional>
 #include <set>
 
 namespace parley::chat {
@@ -17,34 +21,25 @@ public:
         received.push_back(boost::json::parse(*text).as_object());
         return send_result::queued;
     }
+    std::size_t queued_bytes() const override { return queued; }
+    void resume_reading() override { ++resumed; }
+    int resumed = 0;
+
     std::vector<boost::json::object> received;
+    std::size_t queued = 0;
 
     std::string last_type() const {
         return received.empty() ? "" : std::string(received.back().at("type").as_string());
     }
-};
-
-// Routes posted batches straight into the destination router when pump() is called, like the
-// shards' io_contexts would, and records flush requests.
-class FakeLinks {
-public:
-    class Link final : public ShardLink {
-    public:
-        Link(FakeLinks& owner, unsigned shard) : owner_(owner), shard_(shard) {}
-        void post(unsigned to_shard, std::vector<Delivery> batch) override {
-            owner_.posted.push_back({to_shard, std::move(batch)});
-            ++owner_.batches_posted;
+    std::vector<boost::json::object> of_type(std::string_view type) const {
+        std::vector<boost::json::object> out;
+        for (const auto& o : received) {
+            if (o.at("type").as_string() == type) {
+                out.push_back(o);
+            }
         }
-        void request_flush() override { ++owner_.flush_requests[shard_]; }
-
-    private:
-        FakeLinks& owner_;
-        unsigned shard_;
-    };
-
-    std::vector<std::pair<unsigned, std::vector<Delivery>>> posted;
-    std::map<unsigned, int> flush_requests;
-    int batches_posted = 0;
+        return out;
+    }
 };
 
 class FixedClock final : public Clock {
@@ -53,88 +48,129 @@ public:
     std::int64_t now = 1'700'000'000'000;
 };
 
-class RouterTest : public ::testing::Test {
+// Two shards and the storage thread in one test thread: pump() plays the event loops — routers
+// hand their batches to the engine, the engine's deliveries go back to the routers.
+class ChatPipeline : public ::testing::Test, public ShardLink, public StorageQueue, public ShardPoster {
 protected:
-    Directory directory;
-    FakeLinks links;
-    FakeLinks::Link link0{links, 0};
-    FakeLinks::Link link1{links, 1};
-    FixedClock clock;
-    Router shard0{Router::Config{0, {}}, directory, link0, clock};
-    Router shard1{Router::Config{1, {}}, directory, link1, clock};
-
-    void login(Router& r, SessionState& state, RecordingSession& s, std::string_view user) {
-        r.on_text(state, s, R"({"type":"login","user_id":")" + std::string(user) + "\"}");
-        ASSERT_EQ(s.last_type(), "login_ok");
+    void request_flush() override { ++flush_requests; }
+    void submit(std::vector<StorageRequest> batch) override {
+        ++batches_submitted;
+        submitted.insert(submitted.end(), std::make_move_iterator(batch.begin()),
+                         std::make_move_iterator(batch.end()));
     }
-    // Runs both shards' end of pass and delivers what they posted, like the event loops would.
+    void post(unsigned shard, std::vector<Delivery> batch) override {
+        posted.emplace_back(shard, std::move(batch));
+    }
+
     void pump() {
-        shard0.flush();
-        shard1.flush();
-        auto posted = std::move(links.posted);
-        links.posted.clear();
-        for (auto& [to, batch] : posted) {
-            (to == 0 ? shard0 : shard1).deliver_remote(batch);
+        for (int round = 0; round < 10; ++round) {
+            shard0.flush();
+            shard1.flush();
+            if (submitted.empty() && posted.empty()) {
+                return;
+            }
+            auto batch = std::move(submitted);
+            submitted.clear();
+            engine->process(batch);
+            auto deliveries = std::move(posted);
+            posted.clear();
+            for (auto& [shard, items] : deliveries) {
+                (shard == 0 ? shard0 : shard1).deliver(items);
+            }
         }
     }
+
+    void login(Router& r, SessionState& state, RecordingSession& s, std::string_view user,
+               std::string_view extra = "") {
+        r.on_text(state, s,
+                  R"({"type":"login","user_id":")" + std::string(user) + "\"" + std::string(extra) + "}");
+        ASSERT_EQ(s.last_type(), "login_ok");
+        pump();
+        ASSERT_EQ(s.last_type(), "synced");
+    }
+    void chat(Router& r, SessionState& st, RecordingSession& s, std::string_view to, std::string_view text,
+              std::string_view id = "") {
+        std::string frame = R"({"type":"chat","to_user_id":")" + std::string(to) + R"(","message":")" +
+                            std::string(text) + "\"";
+        if (!id.empty()) {
+            frame += R"(,"id":)" + std::string(id);
+        }
+        r.on_text(st, s, frame + "}");
+    }
+
+    Directory directory;
+    FixedClock clock;
+    std::unique_ptr<store::MessageStore> store = store::make_memory_store();
+    std::optional<StorageEngine> engine{std::in_place, *store, directory,
+                                        *this,         clock,  StorageEngine::Options{}};
+    Router shard0{Router::Config{0, {}}, directory, *this, *this};
+    Router shard1{Router::Config{1, {}}, directory, *this, *this};
+    std::vector<StorageRequest> submitted;
+    std::vector<std::pair<unsigned, std::vector<Delivery>>> posted;
+    int flush_requests = 0;
+    int batches_submitted = 0;
 };
 
-TEST_F(RouterTest, LoginRepliesLoginOkWithShard) {
+TEST_F(ChatPipeline, LoginRepliesLoginOkThenSynced) {
     SessionState st;
     RecordingSession s;
     shard1.on_text(st, s, R"({"type":"login","user_id":"alice"})");
     ASSERT_EQ(s.received.size(), 1u);
     EXPECT_EQ(s.received[0].at("user_id").as_string(), "alice");
     EXPECT_EQ(s.received[0].at("shard").as_int64(), 1);
-    EXPECT_EQ(st.user_id, "alice");
     EXPECT_EQ(directory.shards_of("alice"), ShardMask{2});
+    pump();
+    EXPECT_EQ(s.last_type(), "synced");
+    EXPECT_EQ(s.received.back().at("seq").as_int64(), 0);
 }
 
-TEST_F(RouterTest, ChatOnOneShardIsDeliveredAndAcked) {
-    SessionState a_st, b_st;
-    RecordingSession a, b;
-    login(shard0, a_st, a, "alice");
-    login(shard0, b_st, b, "bob");
-    shard0.on_text(a_st, a, R"({"type":"chat","to_user_id":"bob","message":"hi","id":"c1"})");
-    ASSERT_EQ(b.received.size(), 2u);
-    const auto& chat = b.received[1];
-    EXPECT_EQ(chat.at("type").as_string(), "chat");
-    EXPECT_EQ(chat.at("from_user_id").as_string(), "alice");
-    EXPECT_EQ(chat.at("message").as_string(), "hi");
-    EXPECT_EQ(chat.at("ts").as_int64(), clock.now);
-    ASSERT_EQ(a.last_type(), "ack");
-    EXPECT_EQ(a.received.back().at("id").as_string(), "c1");
-    EXPECT_EQ(a.received.back().at("msg_id"), chat.at("msg_id"));
-    EXPECT_TRUE(links.posted.empty()) << "a local delivery must not cross shards";
-}
-
-TEST_F(RouterTest, CrossShardDeliveryIsBatchedPerPass) {
+TEST_F(ChatPipeline, ChatIsStoredThenDeliveredAndAckedWithSeqs) {
     SessionState a_st, b_st;
     RecordingSession a, b;
     login(shard0, a_st, a, "alice");
     login(shard1, b_st, b, "bob");
-    for (int i = 0; i < 5; ++i) {
-        shard0.on_text(a_st, a,
-                       R"({"type":"chat","to_user_id":"bob","message":")" + std::to_string(i) + "\"}");
-    }
-    EXPECT_EQ(b.received.size(), 1u) << "nothing crosses before the end of the pass";
-    EXPECT_EQ(links.flush_requests[0], 1) << "one flush request per pass, not per message";
+    chat(shard0, a_st, a, "bob", "hi", "\"c1\"");
+    EXPECT_EQ(b.of_type("chat").size(), 0u) << "nothing is delivered before it is stored";
     pump();
-    EXPECT_EQ(links.batches_posted, 1) << "five messages, one batch";
-    ASSERT_EQ(b.received.size(), 6u);
+    const auto chats = b.of_type("chat");
+    ASSERT_EQ(chats.size(), 1u);
+    EXPECT_EQ(chats[0].at("from_user_id").as_string(), "alice");
+    EXPECT_EQ(chats[0].at("message").as_string(), "hi");
+    EXPECT_EQ(chats[0].at("ts").as_int64(), clock.now);
+    EXPECT_EQ(chats[0].at("seq").as_int64(), 1);
+    ASSERT_EQ(a.last_type(), "ack");
+    EXPECT_EQ(a.received.back().at("id").as_string(), "c1");
+    EXPECT_EQ(a.received.back().at("msg_id"), chats[0].at("msg_id"));
+    EXPECT_EQ(a.received.back().at("seq").as_int64(), 1);
+}
+
+TEST_F(ChatPipeline, ChatsOfOnePassGoToStorageInOneBatch) {
+    SessionState a_st, b_st;
+    RecordingSession a, b;
+    login(shard0, a_st, a, "alice");
+    login(shard1, b_st, b, "bob");
+    const int before = batches_submitted;
     for (int i = 0; i < 5; ++i) {
-        EXPECT_EQ(b.received[1 + i].at("message").as_string(), std::to_string(i));
+        chat(shard0, a_st, a, "bob", std::to_string(i));
+    }
+    pump();
+    EXPECT_EQ(batches_submitted - before, 1) << "five chats, one batch";
+    const auto chats = b.of_type("chat");
+    ASSERT_EQ(chats.size(), 5u);
+    for (int i = 0; i < 5; ++i) {
+        EXPECT_EQ(chats[i].at("message").as_string(), std::to_string(i));
+        EXPECT_EQ(chats[i].at("seq").as_int64(), i + 1);
     }
 }
 
-TEST_F(RouterTest, SendersOtherDevicesGetAnOutgoingCopyOnEveryShard) {
+TEST_F(ChatPipeline, SendersOtherDevicesGetAnOutgoingCopyOnEveryShard) {
     SessionState a1_st, a2_st, a3_st, b_st;
     RecordingSession a1, a2, a3, b;
     login(shard0, a1_st, a1, "alice");
     login(shard0, a2_st, a2, "alice");
     login(shard1, a3_st, a3, "alice");
     login(shard1, b_st, b, "bob");
-    shard0.on_text(a1_st, a1, R"({"type":"chat","to_user_id":"bob","message":"x"})");
+    chat(shard0, a1_st, a1, "bob", "x");
     pump();
     for (RecordingSession* copy : {&a2, &a3}) {
         ASSERT_EQ(copy->last_type(), "chat");
@@ -142,36 +178,210 @@ TEST_F(RouterTest, SendersOtherDevicesGetAnOutgoingCopyOnEveryShard) {
         EXPECT_EQ(copy->received.back().at("to_user_id").as_string(), "bob");
     }
     EXPECT_EQ(a1.last_type(), "ack");
-    EXPECT_EQ(a1.received.size(), 2u) << "the sending session gets no copy";
-    EXPECT_EQ(b.last_type(), "chat");
+    EXPECT_TRUE(a1.of_type("chat").empty()) << "the sending session gets no copy";
     EXPECT_FALSE(b.received.back().contains("outgoing"));
 }
 
-TEST_F(RouterTest, ClosedSessionIsForgottenAndDirectoryCleared) {
+TEST_F(ChatPipeline, OfflineRecipientGetsMessagesAtLoginInOrder) {
+    SessionState a_st;
+    RecordingSession a;
+    login(shard0, a_st, a, "alice");
+    for (int i = 0; i < 3; ++i) {
+        chat(shard0, a_st, a, "bob", "m" + std::to_string(i));
+    }
+    pump();
+    EXPECT_EQ(a.of_type("ack").size(), 3u);
+
+    SessionState b_st;
+    RecordingSession b;
+    login(shard1, b_st, b, "bob"); // the seed's login: no since
+    const auto chats = b.of_type("chat");
+    ASSERT_EQ(chats.size(), 3u);
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(chats[i].at("message").as_string(), "m" + std::to_string(i));
+    }
+    // A second seed-style login later does not repeat them: they were pushed.
+    shard1.on_closed(b_st, b);
+    pump();
+    SessionState b2_st;
+    RecordingSession b2;
+    login(shard0, b2_st, b2, "bob");
+    EXPECT_TRUE(b2.of_type("chat").empty());
+}
+
+TEST_F(ChatPipeline, ResumeWithSinceSendsExactlyWhatWasMissed) {
+    SessionState a_st, b_st;
+    RecordingSession a, b;
+    login(shard0, a_st, a, "alice");
+    login(shard1, b_st, b, "bob");
+    for (int i = 0; i < 4; ++i) {
+        chat(shard0, a_st, a, "bob", std::to_string(i));
+    }
+    pump();
+    SessionState b2_st;
+    RecordingSession b2;
+    login(shard1, b2_st, b2, "bob", R"(,"since":2)");
+    const auto chats = b2.of_type("chat");
+    ASSERT_EQ(chats.size(), 2u);
+    EXPECT_EQ(chats[0].at("seq").as_int64(), 3);
+    EXPECT_EQ(chats[1].at("seq").as_int64(), 4);
+    EXPECT_EQ(b2.received.back().at("seq").as_int64(), 4);
+}
+
+TEST_F(ChatPipeline, MessagesDuringCatchUpAreNeitherLostNorDuplicated) {
+    SessionState a_st;
+    RecordingSession a;
+    login(shard0, a_st, a, "alice");
+    chat(shard0, a_st, a, "bob", "before");
+    pump();
+    SessionState b_st;
+    RecordingSession b;
+    // Bob logs in while alice's next message is in the same storage batch as his catch-up.
+    shard1.on_text(b_st, b, R"({"type":"login","user_id":"bob","since":0})");
+    chat(shard0, a_st, a, "bob", "during");
+    pump();
+    chat(shard0, a_st, a, "bob", "after");
+    pump();
+    const auto chats = b.of_type("chat");
+    ASSERT_EQ(chats.size(), 3u);
+    EXPECT_EQ(chats[0].at("message").as_string(), "before");
+    EXPECT_EQ(chats[1].at("message").as_string(), "during");
+    EXPECT_EQ(chats[2].at("message").as_string(), "after");
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_EQ(chats[i].at("seq").as_int64(), i + 1);
+    }
+}
+
+TEST_F(ChatPipeline, LongCatchUpComesInPagesPacedByTheSendQueue) {
+    engine.emplace(*store, directory, *this, clock, StorageEngine::Options{24LL * 3600 * 1000, 10, 0, 1000});
+    SessionState a_st;
+    RecordingSession a;
+    login(shard0, a_st, a, "alice");
+    for (int i = 0; i < 25; ++i) {
+        chat(shard0, a_st, a, "bob", std::to_string(i));
+    }
+    pump();
+    SessionState b_st;
+    RecordingSession b;
+    b.queued = 1 << 20; // a full send queue: the next page waits
+    shard1.on_text(b_st, b, R"({"type":"login","user_id":"bob"})");
+    pump();
+    EXPECT_EQ(b.of_type("chat").size(), 10u);
+    EXPECT_TRUE(b_st.wants_next_page);
+    b.queued = 0;
+    shard1.on_send_queue_drained(b_st, b);
+    pump();
+    const auto chats = b.of_type("chat");
+    ASSERT_EQ(chats.size(), 25u);
+    for (int i = 0; i < 25; ++i) {
+        EXPECT_EQ(chats[i].at("message").as_string(), std::to_string(i));
+    }
+    EXPECT_EQ(b.last_type(), "synced");
+}
+
+TEST_F(ChatPipeline, SenderFasterThanStorageIsPausedUntilAcksReturn) {
+    SessionState a_st;
+    RecordingSession a;
+    login(shard0, a_st, a, "alice");
+    const std::string text(10 * 1024, 'x');
+    int sent = 0;
+    while (a_st.may_read(shard0.max_inflight_bytes())) {
+        chat(shard0, a_st, a, "bob", text);
+        ++sent;
+        ASSERT_LT(sent, 1000) << "the in-flight budget never ran out";
+    }
+    EXPECT_GE(a_st.inflight_bytes, shard0.max_inflight_bytes());
+    a_st.reading_paused = true; // what net does when may_read() turns false
+    pump();
+    EXPECT_EQ(a.of_type("ack").size(), static_cast<std::size_t>(sent));
+    EXPECT_EQ(a_st.inflight_bytes, 0u);
+    EXPECT_FALSE(a_st.reading_paused);
+    EXPECT_EQ(a.resumed, 1) << "acks woke the paused connection once";
+}
+
+TEST_F(ChatPipeline, RetryWithTheSameIdIsStoredOnce) {
+    SessionState a_st, b_st;
+    RecordingSession a, b;
+    login(shard0, a_st, a, "alice");
+    login(shard1, b_st, b, "bob");
+    chat(shard0, a_st, a, "bob", "once", "\"r1\"");
+    pump();
+    chat(shard0, a_st, a, "bob", "once", "\"r1\"");
+    pump();
+    const auto acks = a.of_type("ack");
+    ASSERT_EQ(acks.size(), 2u);
+    EXPECT_EQ(acks[0].at("msg_id"), acks[1].at("msg_id"));
+    EXPECT_EQ(b.of_type("chat").size(), 1u);
+}
+
+TEST_F(ChatPipeline, HistoryAndConversationsAreScopedToTheUser) {
+    SessionState a_st, b_st, c_st;
+    RecordingSession a, b, c;
+    login(shard0, a_st, a, "alice");
+    login(shard1, b_st, b, "bob");
+    login(shard1, c_st, c, "carol");
+    chat(shard0, a_st, a, "bob", "ab1");
+    chat(shard1, c_st, c, "bob", "cb1");
+    chat(shard1, b_st, b, "alice", "ba1");
+    pump();
+    shard0.on_text(a_st, a, R"({"type":"history","peer":"bob","id":9})");
+    pump();
+    const auto history = a.of_type("history");
+    ASSERT_EQ(history.size(), 1u);
+    const auto& messages = history[0].at("messages").as_array();
+    ASSERT_EQ(messages.size(), 2u);
+    EXPECT_EQ(messages[0].at("message").as_string(), "ba1") << "newest first";
+    EXPECT_EQ(messages[1].at("message").as_string(), "ab1");
+    // Alice asking for carol's conversation with bob sees only her own (empty) one with carol.
+    shard0.on_text(a_st, a, R"({"type":"history","peer":"carol"})");
+    pump();
+    EXPECT_TRUE(a.of_type("history").back().at("messages").as_array().empty());
+
+    shard1.on_text(b_st, b, R"({"type":"conversations"})");
+    pump();
+    const auto list = b.of_type("conversations");
+    ASSERT_EQ(list.size(), 1u);
+    EXPECT_EQ(list[0].at("conversations").as_array().size(), 2u);
+}
+
+TEST_F(ChatPipeline, ReadReceiptReachesTheSenderAndClearsUnread) {
+    SessionState a_st, b_st, b2_st;
+    RecordingSession a, b, b2;
+    login(shard0, a_st, a, "alice");
+    login(shard1, b_st, b, "bob");
+    login(shard0, b2_st, b2, "bob");
+    chat(shard0, a_st, a, "bob", "read me");
+    pump();
+    const auto msg_id = b.of_type("chat").at(0).at("msg_id").as_int64();
+    shard1.on_text(b_st, b,
+                   R"({"type":"receipt","status":"read","peer":"alice","up_to":)" + std::to_string(msg_id) +
+                       "}");
+    pump();
+    ASSERT_EQ(a.last_type(), "receipt");
+    EXPECT_EQ(a.received.back().at("status").as_string(), "read");
+    EXPECT_EQ(a.received.back().at("user_id").as_string(), "bob");
+    EXPECT_EQ(a.received.back().at("up_to").as_int64(), msg_id);
+    EXPECT_EQ(b2.last_type(), "receipt") << "the reader's other devices learn it too";
+    shard1.on_text(b_st, b, R"({"type":"conversations"})");
+    pump();
+    EXPECT_EQ(b.of_type("conversations").back().at("conversations").as_array().at(0).at("unread").as_int64(),
+              0);
+}
+
+TEST_F(ChatPipeline, ClosedSessionIsForgottenAndDirectoryCleared) {
     SessionState b_st, a_st;
     RecordingSession b, a;
     login(shard1, b_st, b, "bob");
     login(shard0, a_st, a, "alice");
     shard1.on_closed(b_st, b);
     EXPECT_EQ(directory.shards_of("bob"), 0u);
-    shard0.on_text(a_st, a, R"({"type":"chat","to_user_id":"bob","message":"gone"})");
+    chat(shard0, a_st, a, "bob", "gone");
     pump();
-    EXPECT_EQ(b.received.size(), 1u);
+    EXPECT_TRUE(b.of_type("chat").empty());
     EXPECT_EQ(a.last_type(), "ack");
 }
 
-TEST_F(RouterTest, DeliveryRacingALogoutIsDroppedSafely) {
-    SessionState b_st, a_st;
-    RecordingSession b, a;
-    login(shard1, b_st, b, "bob");
-    login(shard0, a_st, a, "alice");
-    shard0.on_text(a_st, a, R"({"type":"chat","to_user_id":"bob","message":"in flight"})");
-    shard1.on_closed(b_st, b); // bob leaves while the batch is on its way
-    pump();
-    EXPECT_EQ(b.received.size(), 1u);
-}
-
-TEST_F(RouterTest, ErrorsCarryTheRequestId) {
+TEST_F(ChatPipeline, ErrorsCarryTheRequestId) {
     SessionState st;
     RecordingSession s;
     shard0.on_text(st, s, R"({"type":"chat","to_user_id":"bob","message":"x","id":7})");
@@ -180,7 +390,7 @@ TEST_F(RouterTest, ErrorsCarryTheRequestId) {
     EXPECT_EQ(s.received.back().at("ref").as_int64(), 7);
 }
 
-TEST_F(RouterTest, SecondLoginOnOneSessionIsRefused) {
+TEST_F(ChatPipeline, SecondLoginOnOneSessionIsRefused) {
     SessionState st;
     RecordingSession s;
     login(shard0, st, s, "alice");
@@ -188,22 +398,6 @@ TEST_F(RouterTest, SecondLoginOnOneSessionIsRefused) {
     EXPECT_EQ(s.received.back().at("code").as_string(), "already_logged_in");
     EXPECT_EQ(st.user_id, "alice");
     EXPECT_EQ(directory.shards_of("mallory"), 0u);
-}
-
-TEST_F(RouterTest, MessageIdsAreUniqueAcrossShards) {
-    SessionState a_st, b_st;
-    RecordingSession a, b;
-    login(shard0, a_st, a, "alice");
-    login(shard1, b_st, b, "bob");
-    std::set<std::int64_t> ids;
-    for (int i = 0; i < 100; ++i) {
-        shard0.on_text(a_st, a, R"({"type":"chat","to_user_id":"bob","message":"x"})");
-        shard1.on_text(b_st, b, R"({"type":"chat","to_user_id":"alice","message":"y"})");
-        ids.insert(a.received.back().at("msg_id").as_int64());
-        ids.insert(b.received.back().at("msg_id").as_int64());
-    }
-    EXPECT_EQ(ids.size(), 200u);
-    EXPECT_LT(*ids.rbegin(), std::int64_t{1} << 53) << "ids must stay exact in JavaScript";
 }
 
 } // namespace

@@ -1,9 +1,11 @@
 // Runs tests/protocol/decode_cases.jsonl through the Decoder: one test per line, so a new case
 // costs a line of data. Each line is {"send": <frame as a JSON string>, "expect": {...}} with an
-// optional "note" for people. `expect` is {"ok": "login"|"chat"|"ping", <field>: <value>...} where
-// the optional fields (user_id, since, to_user_id, message, id) are checked against the decoded
-// message (`id` is the id_json text, "" for none), or {"error": <wire code>, "ref": <ref_json>}
-// with `ref` optional. Unknown keys fail the case, so a typo cannot make a case vacuous.
+// optional "note" for people. `expect` is {"ok": <kind>, <field>: <value>...} with <kind> one of
+// login, chat, ping, history, conversations, receipt, where the optional fields are checked against
+// the decoded message: strings user_id, to_user_id, message, id (the id_json text, "" for none),
+// peer, status ("delivered"/"read"), and integers since, before, limit, up_to. An error case is
+// {"error": <wire code>, "ref": <ref_json>} with `ref` optional. Unknown keys, and fields the
+// decoded kind does not have, fail the case, so a typo cannot make a case vacuous.
 #include "protocol/decoder.hpp"
 
 #include "protocol/errc.hpp"
@@ -16,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <optional>
 #include <ostream>
@@ -32,8 +35,8 @@ struct DecodeCase {
     std::string send;
     std::string ok;    // the expected message kind, or empty when an error is expected
     std::string error; // the expected wire code, or empty when success is expected
-    std::map<std::string, std::string, std::less<>> fields; // expected text of decoded fields
-    std::optional<std::uint64_t> since;
+    std::map<std::string, std::string, std::less<>> fields;    // expected text of decoded fields
+    std::map<std::string, std::uint64_t, std::less<>> numbers; // expected integer fields
     std::optional<std::string> ref;
 };
 
@@ -80,8 +83,11 @@ std::string parse_case(simdjson::dom::parser& parser, const std::string& line, D
     for (auto [key, value] : expect) {
         std::string_view text;
         std::uint64_t number = 0;
-        if (key == "since" && value.get_uint64().get(number) == simdjson::SUCCESS) {
-            c.since = number;
+        if (key == "since" || key == "before" || key == "limit" || key == "up_to") {
+            if (value.get_uint64().get(number) != simdjson::SUCCESS) {
+                return "expect." + std::string(key) + " must be a non-negative integer";
+            }
+            c.numbers.emplace(std::string(key), number);
         } else if (value.get_string().get(text) != simdjson::SUCCESS) {
             return "expect." + std::string(key) + " must be a string";
         } else if (key == "ok") {
@@ -90,7 +96,8 @@ std::string parse_case(simdjson::dom::parser& parser, const std::string& line, D
             c.error = text;
         } else if (key == "ref") {
             c.ref = std::string(text);
-        } else if (key == "user_id" || key == "to_user_id" || key == "message" || key == "id") {
+        } else if (key == "user_id" || key == "to_user_id" || key == "message" || key == "id" ||
+                   key == "peer" || key == "status") {
             c.fields.emplace(std::string(key), std::string(text));
         } else {
             return "unknown key in expect: " + std::string(key);
@@ -99,7 +106,7 @@ std::string parse_case(simdjson::dom::parser& parser, const std::string& line, D
     if (c.ok.empty() == c.error.empty()) {
         return "expect needs exactly one of \"ok\" and \"error\"";
     }
-    if (!c.error.empty() && (!c.fields.empty() || c.since)) {
+    if (!c.error.empty() && (!c.fields.empty() || !c.numbers.empty())) {
         return "field expectations only apply to \"ok\" cases";
     }
     if (!c.ok.empty() && c.ref) {
@@ -136,7 +143,8 @@ const CaseFile& case_file() {
 }
 
 std::string_view kind_of(const ClientMessage& message) {
-    constexpr std::string_view kinds[] = {"login", "chat", "ping"};
+    constexpr std::string_view kinds[] = {"login", "chat", "ping", "history", "conversations", "receipt"};
+    static_assert(std::size(kinds) == std::variant_size_v<ClientMessage>, "name every kind of message");
     return kinds[message.index()];
 }
 
@@ -159,6 +167,49 @@ std::optional<std::string_view> field_of(const ClientMessage& message, std::stri
     } else if (const auto* ping = std::get_if<PingRequest>(&message)) {
         if (name == "id") {
             return ping->id_json;
+        }
+    } else if (const auto* history = std::get_if<HistoryRequest>(&message)) {
+        if (name == "peer") {
+            return history->peer;
+        }
+        if (name == "id") {
+            return history->id_json;
+        }
+    } else if (const auto* conversations = std::get_if<ConversationsRequest>(&message)) {
+        if (name == "id") {
+            return conversations->id_json;
+        }
+    } else if (const auto* receipt = std::get_if<ReceiptRequest>(&message)) {
+        if (name == "status") {
+            return receipt->status == receipt_status::read ? "read" : "delivered";
+        }
+        if (name == "peer") {
+            return receipt->peer;
+        }
+        if (name == "id") {
+            return receipt->id_json;
+        }
+    }
+    return std::nullopt;
+}
+
+// Returns the value of an integer field the case may name, or nullopt if this kind has no such
+// field or (for login's optional `since`) the frame left it out.
+std::optional<std::uint64_t> number_of(const ClientMessage& message, std::string_view name) {
+    if (const auto* login = std::get_if<LoginRequest>(&message)) {
+        if (name == "since") {
+            return login->since;
+        }
+    } else if (const auto* history = std::get_if<HistoryRequest>(&message)) {
+        if (name == "before") {
+            return history->before;
+        }
+        if (name == "limit") {
+            return history->limit;
+        }
+    } else if (const auto* receipt = std::get_if<ReceiptRequest>(&message)) {
+        if (name == "up_to") {
+            return receipt->up_to;
         }
     }
     return std::nullopt;
@@ -213,10 +264,10 @@ TEST_P(DecodeCaseTest, DecodesAsExpected) {
         ASSERT_TRUE(actual.has_value()) << "a " << kind_of(message) << " has no field '" << name << "'";
         EXPECT_EQ(*actual, expected) << "field " << name;
     }
-    if (c.since) {
-        const auto* login = std::get_if<LoginRequest>(&message);
-        ASSERT_NE(login, nullptr) << "only login has since";
-        EXPECT_EQ(login->since, c.since);
+    for (const auto& [name, expected] : c.numbers) {
+        const auto actual = number_of(message, name);
+        ASSERT_TRUE(actual.has_value()) << "a " << kind_of(message) << " has no value for '" << name << "'";
+        EXPECT_EQ(*actual, expected) << "field " << name;
     }
 }
 

@@ -242,6 +242,18 @@ TEST(Decoder, UnknownAndIrrelevantFieldsAreIgnored) {
     // Likewise a bad `id` on a login, or a bad message on a ping.
     EXPECT_TRUE(decode_as<LoginRequest>(decoder, R"({"type":"login","user_id":"a","id":{}})"));
     EXPECT_TRUE(decode_as<PingRequest>(decoder, R"({"type":"ping","message":7,"to_user_id":""})"));
+    // The fields of history and receipt mean nothing to other requests, whatever their values.
+    EXPECT_TRUE(decode_as<ChatRequest>(
+        decoder, R"({"type":"chat","to_user_id":"b","message":"m","peer":"","limit":0,"before":-1,)"
+                 R"("status":"seen","up_to":0})"));
+    EXPECT_TRUE(decode_as<LoginRequest>(decoder, R"({"type":"login","user_id":"a","peer":{},"up_to":"x"})"));
+    EXPECT_TRUE(decode_as<ConversationsRequest>(
+        decoder, R"({"type":"conversations","peer":[],"limit":1000,"status":1,"user_id":""})"));
+    // And the other way round: since, user_id and message are not part of a history or receipt.
+    EXPECT_TRUE(decode_as<HistoryRequest>(
+        decoder, R"({"type":"history","peer":"b","since":-1,"to_user_id":"","message":null,"up_to":0})"));
+    EXPECT_TRUE(decode_as<ReceiptRequest>(
+        decoder, R"({"type":"receipt","status":"read","peer":"b","up_to":1,"limit":0,"before":"x"})"));
 }
 
 TEST(Decoder, RepeatedFieldKeepsTheLastValue) {
@@ -372,6 +384,12 @@ TEST(Decoder, MissingFieldsAreNamed) {
         {R"({"type":"login","to_user_id":"a"})", "field 'user_id' is missing"},
         {R"({"type":"chat","message":"hi"})", "field 'to_user_id' is missing"},
         {R"({"type":"chat","to_user_id":"bob"})", "field 'message' is missing"},
+        {R"({"type":"history"})", "field 'peer' is missing"},
+        {R"({"type":"history","to_user_id":"bob","limit":10})", "field 'peer' is missing"},
+        {R"({"type":"receipt","peer":"a","up_to":1})", "field 'status' is missing"},
+        {R"({"type":"receipt","status":"read","up_to":1})", "field 'peer' is missing"},
+        {R"({"type":"receipt","status":"read","user_id":"a","up_to":1})", "field 'peer' is missing"},
+        {R"({"type":"receipt","status":"delivered","peer":"a"})", "field 'up_to' is missing"},
     };
     for (const auto& c : cases) {
         const auto error = decode_error(decoder, c.frame);
@@ -417,6 +435,50 @@ TEST(Decoder, BadFieldTypes) {
         {R"({"type":"chat","to_user_id":"b","message":"m","id":1e2})", "'id'"},
         {R"({"type":"ping","id":-0.0})", "'id'"},
         {R"({"type":"ping","id":false})", "'id'"},
+        {R"({"type":"history","peer":true})", "'peer'"},
+        {R"({"type":"history","peer":null})", "'peer'"},
+        {R"({"type":"history","peer":["bob"]})", "'peer'"},
+        {R"({"type":"history","peer":-1})", "'peer'"},
+        {R"({"type":"history","peer":1.5})", "'peer'"},
+        {R"({"type":"history","peer":"b","before":-1})", "'before'"},
+        {R"({"type":"history","peer":"b","before":"5"})", "'before'"},
+        {R"({"type":"history","peer":"b","before":1.5})", "'before'"},
+        {R"({"type":"history","peer":"b","before":1e3})", "'before'"},
+        {R"({"type":"history","peer":"b","before":null})", "'before'"},
+        {R"({"type":"history","peer":"b","before":18446744073709551616})", "'before'"},
+        {R"({"type":"history","peer":"b","limit":0})", "'limit'"},
+        {R"({"type":"history","peer":"b","limit":101})", "'limit'"},
+        {R"({"type":"history","peer":"b","limit":-1})", "'limit'"},
+        {R"({"type":"history","peer":"b","limit":-50})", "'limit'"},
+        {R"({"type":"history","peer":"b","limit":50.0})", "'limit'"},
+        {R"({"type":"history","peer":"b","limit":5e1})", "'limit'"},
+        {R"({"type":"history","peer":"b","limit":"50"})", "'limit'"},
+        {R"({"type":"history","peer":"b","limit":null})", "'limit'"},
+        {R"({"type":"history","peer":"b","limit":[50]})", "'limit'"},
+        {R"({"type":"history","peer":"b","limit":4294967346})", "'limit'"},
+        {R"({"type":"history","peer":"b","limit":18446744073709551616})", "'limit'"},
+        {R"({"type":"history","peer":"b","id":{}})", "'id'"},
+        {R"({"type":"history","peer":"b","id":1.5})", "'id'"},
+        {R"({"type":"conversations","id":null})", "'id'"},
+        {R"({"type":"conversations","id":["c"]})", "'id'"},
+        {R"({"type":"receipt","status":"Read","peer":"a","up_to":1})", "'status'"},
+        {R"({"type":"receipt","status":"seen","peer":"a","up_to":1})", "'status'"},
+        {R"({"type":"receipt","status":"","peer":"a","up_to":1})", "'status'"},
+        {R"({"type":"receipt","status":"read ","peer":"a","up_to":1})", "'status'"},
+        {R"({"type":"receipt","status":1,"peer":"a","up_to":1})", "'status'"},
+        {R"({"type":"receipt","status":true,"peer":"a","up_to":1})", "'status'"},
+        {R"({"type":"receipt","status":null,"peer":"a","up_to":1})", "'status'"},
+        {R"({"type":"receipt","status":["read"],"peer":"a","up_to":1})", "'status'"},
+        {R"({"type":"receipt","status":"read","peer":false,"up_to":1})", "'peer'"},
+        {R"({"type":"receipt","status":"read","peer":{},"up_to":1})", "'peer'"},
+        {R"({"type":"receipt","status":"read","peer":"a","up_to":0})", "'up_to'"},
+        {R"({"type":"receipt","status":"read","peer":"a","up_to":-1})", "'up_to'"},
+        {R"({"type":"receipt","status":"read","peer":"a","up_to":1.5})", "'up_to'"},
+        {R"({"type":"receipt","status":"read","peer":"a","up_to":1.0})", "'up_to'"},
+        {R"({"type":"receipt","status":"read","peer":"a","up_to":"7"})", "'up_to'"},
+        {R"({"type":"receipt","status":"read","peer":"a","up_to":null})", "'up_to'"},
+        {R"({"type":"receipt","status":"read","peer":"a","up_to":18446744073709551616})", "'up_to'"},
+        {R"({"type":"receipt","status":"read","peer":"a","up_to":1,"id":true})", "'id'"},
     };
     for (const auto& c : cases) {
         const auto error = decode_error(decoder, c.frame);
@@ -437,6 +499,11 @@ TEST(Decoder, UnknownType) {
     }
     const auto error = decode_error(decoder, R"({"type":"logout"})");
     EXPECT_NE(error.message.find("'logout'"), std::string::npos) << error.message;
+    EXPECT_NE(error.message.find("history, conversations or receipt"), std::string::npos) << error.message;
+    for (const std::string_view frame : {R"({"type":"History","peer":"b"})", R"({"type":"conversation"})",
+                                         R"({"type":"receipts","status":"read","peer":"b","up_to":1})"}) {
+        EXPECT_EQ(decode_error(decoder, frame).code, errc::unknown_type) << frame;
+    }
 }
 
 TEST(Decoder, UnknownTypeEchoIsCutOnACharacterBoundary) {
@@ -461,11 +528,17 @@ TEST(Decoder, BadUserIds) {
         R"({"type":"login","user_id":"a\u007f"})",
         R"({"type":"chat","to_user_id":"","message":"m"})",
         R"({"type":"chat","to_user_id":"\t","message":"m"})",
+        R"({"type":"history","peer":""})",
+        R"({"type":"history","peer":"a\u0000"})",
+        R"({"type":"receipt","status":"read","peer":"","up_to":1})",
+        R"({"type":"receipt","status":"read","peer":"\u007f","up_to":1})",
     };
     for (const auto frame : frames) {
         const auto error = decode_error(decoder, frame);
         EXPECT_EQ(error.code, errc::bad_user_id) << frame << " -> " << describe(error);
-        EXPECT_NE(error.message.find("user_id'"), std::string::npos) << error.message;
+        const bool names_the_field = error.message.find("user_id'") != std::string::npos ||
+                                     error.message.find("'peer'") != std::string::npos;
+        EXPECT_TRUE(names_the_field) << error.message;
     }
 }
 
@@ -592,12 +665,204 @@ TEST(Decoder, ErrorsCarryAValidId) {
         {R"({"type":"ping","id":"p-3"}})", errc::bad_json, R"("p-3")"},
         {R"({"type":"ping","x":nul,"id":"p-4"})", errc::bad_json, ""},
         {R"({"type":"chat","to_user_id":"b","message":1,"id":1.5})", errc::bad_field, ""},
+        {R"({"type":"history","id":"h-1"})", errc::missing_field, R"("h-1")"},
+        {R"({"type":"history","peer":"","id":"h-2"})", errc::bad_user_id, R"("h-2")"},
+        {R"({"type":"history","peer":"b","limit":0,"id":3})", errc::bad_field, "3"},
+        {R"({"id":-4,"type":"history","peer":"b","before":"x"})", errc::bad_field, "-4"},
+        {R"({"type":"history","peer":"b","limit":0,"id":[]})", errc::bad_field, ""},
+        {R"({"type":"receipt","peer":"a","up_to":1,"id":"r-1"})", errc::missing_field, R"("r-1")"},
+        {R"({"type":"receipt","status":"x","peer":"a","up_to":1,"id":"r-2"})", errc::bad_field, R"("r-2")"},
+        {R"({"type":"receipt","status":"read","peer":7,"up_to":0,"id":"r-3"})", errc::bad_field, R"("r-3")"},
+        {R"({"type":"receipt","status":"read","peer":"a","up_to":1,"id":{"a":1}})", errc::bad_field, ""},
     };
     for (const auto& c : cases) {
         const auto error = decode_error(decoder, c.frame);
         EXPECT_EQ(error.code, c.code) << c.frame << " -> " << describe(error);
         EXPECT_EQ(error.ref_json, c.ref) << c.frame;
     }
+}
+
+// --- history ----------------------------------------------------------------------------------
+
+TEST(Decoder, HistoryWithOnlyAPeer) {
+    Decoder decoder;
+    const auto history = decode_as<HistoryRequest>(decoder, R"({"type":"history","peer":"bob"})");
+    ASSERT_TRUE(history);
+    EXPECT_EQ(history->peer, "bob");
+    EXPECT_EQ(history->before, 0U) << "no bound";
+    EXPECT_EQ(history->limit, 50U) << "the default page";
+    EXPECT_TRUE(history->id_json.empty());
+}
+
+TEST(Decoder, HistoryWithEveryField) {
+    Decoder decoder;
+    auto history = decode_as<HistoryRequest>(
+        decoder, R"({"type":"history","peer":"bob","before":4097,"limit":20,"id":"h-1"})");
+    ASSERT_TRUE(history);
+    EXPECT_EQ(history->peer, "bob");
+    EXPECT_EQ(history->before, 4097U);
+    EXPECT_EQ(history->limit, 20U);
+    EXPECT_EQ(history->id_json, R"("h-1")");
+
+    // Order does not matter, and the peer follows the user id rules: numbers are their digits.
+    history = decode_as<HistoryRequest>(decoder, R"({"id":-9,"limit":3,"before":18446744073709551615,)"
+                                                 R"("peer":1001,"type":"history"})");
+    ASSERT_TRUE(history);
+    EXPECT_EQ(history->peer, "1001");
+    EXPECT_EQ(history->before, UINT64_MAX);
+    EXPECT_EQ(history->limit, 3U);
+    EXPECT_EQ(history->id_json, "-9");
+}
+
+TEST(Decoder, HistoryBeforeZeroIsNoBound) {
+    Decoder decoder;
+    const auto history = decode_as<HistoryRequest>(decoder, R"({"type":"history","peer":"b","before":0})");
+    ASSERT_TRUE(history);
+    EXPECT_EQ(history->before, 0U);
+}
+
+TEST(Decoder, HistoryLimitBoundaries) {
+    Decoder decoder;
+    for (const std::uint32_t limit : {1U, 2U, 50U, 99U, 100U}) {
+        const auto history = decode_as<HistoryRequest>(decoder, R"({"type":"history","peer":"b","limit":)" +
+                                                                    std::to_string(limit) + "}");
+        ASSERT_TRUE(history) << limit;
+        EXPECT_EQ(history->limit, limit);
+    }
+    for (const std::string_view limit : {"0", "101", "-1", "1000", "4294967297"}) {
+        const auto error =
+            decode_error(decoder, R"({"type":"history","peer":"b","limit":)" + std::string(limit) + "}");
+        EXPECT_EQ(error.code, errc::bad_field) << limit;
+        EXPECT_EQ(error.message, "field 'limit' must be an integer from 1 to 100") << limit;
+    }
+}
+
+TEST(Decoder, HistoryPeerLengthBoundary) {
+    Decoder decoder;
+    const std::string at_limit(64, 'p');
+    const auto history =
+        decode_as<HistoryRequest>(decoder, R"({"type":"history","peer":")" + at_limit + R"("})");
+    ASSERT_TRUE(history);
+    EXPECT_EQ(history->peer, at_limit);
+    const auto error = decode_error(decoder, R"({"type":"history","peer":")" + at_limit + R"(p"})");
+    EXPECT_EQ(error.code, errc::bad_user_id);
+    EXPECT_NE(error.message.find("field 'peer'"), std::string::npos) << error.message;
+    EXPECT_NE(error.message.find("65 bytes"), std::string::npos) << error.message;
+}
+
+TEST(Decoder, HistoryRepeatedFieldsKeepTheLastValue) {
+    Decoder decoder;
+    const auto history = decode_as<HistoryRequest>(
+        decoder, R"({"type":"history","peer":"a","limit":0,"before":-1,"peer":"b","limit":7,"before":9})");
+    ASSERT_TRUE(history);
+    EXPECT_EQ(history->peer, "b");
+    EXPECT_EQ(history->limit, 7U);
+    EXPECT_EQ(history->before, 9U);
+    EXPECT_EQ(decode_error(decoder, R"({"type":"history","peer":"b","limit":7,"limit":0})").code,
+              errc::bad_field);
+}
+
+TEST(Decoder, HistoryIdFollowsTheClientIdRules) {
+    Limits limits;
+    limits.max_client_id_bytes = 3;
+    Decoder decoder(limits);
+    const auto history = decode_as<HistoryRequest>(decoder, R"({"type":"history","peer":"b","id":"h"})");
+    ASSERT_TRUE(history);
+    EXPECT_EQ(history->id_json, R"("h")");
+    const auto error = decode_error(decoder, R"({"type":"history","peer":"b","id":"hh"})");
+    EXPECT_EQ(error.code, errc::bad_field);
+    EXPECT_EQ(error.message, "field 'id' is 4 bytes; the limit is 3");
+}
+
+// --- conversations ----------------------------------------------------------------------------
+
+TEST(Decoder, Conversations) {
+    Decoder decoder;
+    auto conversations = decode_as<ConversationsRequest>(decoder, R"({"type":"conversations"})");
+    ASSERT_TRUE(conversations);
+    EXPECT_TRUE(conversations->id_json.empty());
+
+    conversations = decode_as<ConversationsRequest>(decoder, R"({"type":"conversations","id":"v\"1"})");
+    ASSERT_TRUE(conversations);
+    EXPECT_EQ(conversations->id_json, R"("v\"1")");
+
+    conversations = decode_as<ConversationsRequest>(decoder, R"({"id":12,"type":"conversations"})");
+    ASSERT_TRUE(conversations);
+    EXPECT_EQ(conversations->id_json, "12");
+}
+
+TEST(Decoder, ConversationsIdFollowsTheClientIdRules) {
+    Decoder decoder;
+    const std::string too_long = '"' + std::string(63, 'i') + '"';
+    const auto error = decode_error(decoder, R"({"type":"conversations","id":)" + too_long + "}");
+    EXPECT_EQ(error.code, errc::bad_field);
+    EXPECT_EQ(error.message, "field 'id' is 65 bytes; the limit is 64");
+    EXPECT_TRUE(error.ref_json.empty());
+}
+
+// --- receipt ----------------------------------------------------------------------------------
+
+TEST(Decoder, ReceiptRead) {
+    Decoder decoder;
+    const auto receipt = decode_as<ReceiptRequest>(
+        decoder, R"({"type":"receipt","status":"read","peer":"alice","up_to":4097,"id":"r-1"})");
+    ASSERT_TRUE(receipt);
+    EXPECT_EQ(receipt->status, receipt_status::read);
+    EXPECT_EQ(receipt->peer, "alice");
+    EXPECT_EQ(receipt->up_to, 4097U);
+    EXPECT_EQ(receipt->id_json, R"("r-1")");
+}
+
+TEST(Decoder, ReceiptDelivered) {
+    Decoder decoder;
+    // `read` is the struct's default, so a delivered receipt proves the status was really read.
+    const auto receipt =
+        decode_as<ReceiptRequest>(decoder, R"({"up_to":9,"peer":77,"status":"delivered","type":"receipt"})");
+    ASSERT_TRUE(receipt);
+    EXPECT_EQ(receipt->status, receipt_status::delivered);
+    EXPECT_EQ(receipt->peer, "77");
+    EXPECT_EQ(receipt->up_to, 9U);
+    EXPECT_TRUE(receipt->id_json.empty());
+}
+
+TEST(Decoder, ReceiptStatusIsUnescaped) {
+    Decoder decoder;
+    const auto receipt = decode_as<ReceiptRequest>(
+        decoder, R"({"type":"receipt","status":"d\u0065livered","peer":"a","up\u005fto":2})");
+    ASSERT_TRUE(receipt);
+    EXPECT_EQ(receipt->status, receipt_status::delivered);
+    EXPECT_EQ(receipt->up_to, 2U);
+}
+
+TEST(Decoder, ReceiptUpToBoundaries) {
+    Decoder decoder;
+    auto receipt =
+        decode_as<ReceiptRequest>(decoder, R"({"type":"receipt","status":"read","peer":"a","up_to":1})");
+    ASSERT_TRUE(receipt);
+    EXPECT_EQ(receipt->up_to, 1U);
+    receipt = decode_as<ReceiptRequest>(
+        decoder, R"({"type":"receipt","status":"read","peer":"a","up_to":18446744073709551615})");
+    ASSERT_TRUE(receipt);
+    EXPECT_EQ(receipt->up_to, UINT64_MAX);
+
+    auto error = decode_error(decoder, R"({"type":"receipt","status":"read","peer":"a","up_to":0})");
+    EXPECT_EQ(error.code, errc::bad_field);
+    EXPECT_NE(error.message.find("'up_to' must be a positive integer"), std::string::npos) << error.message;
+    error = decode_error(decoder,
+                         R"({"type":"receipt","status":"read","peer":"a","up_to":18446744073709551616})");
+    EXPECT_EQ(error.code, errc::bad_field);
+}
+
+TEST(Decoder, ReceiptRepeatedStatusKeepsTheLastValue) {
+    Decoder decoder;
+    const auto receipt = decode_as<ReceiptRequest>(
+        decoder, R"({"type":"receipt","status":"seen","status":"delivered","peer":"a","up_to":1})");
+    ASSERT_TRUE(receipt);
+    EXPECT_EQ(receipt->status, receipt_status::delivered);
+    const auto error =
+        decode_error(decoder, R"({"type":"receipt","status":"read","status":"seen","peer":"a","up_to":1})");
+    EXPECT_EQ(error.code, errc::bad_field);
+    EXPECT_EQ(error.message, R"(field 'status' must be "delivered" or "read")");
 }
 
 // --- views ------------------------------------------------------------------------------------
@@ -627,6 +892,27 @@ TEST(Decoder, ViewsOutliveTheInput) {
     }
     ASSERT_TRUE(login);
     EXPECT_EQ(login->user_id, "4242");
+
+    std::optional<HistoryRequest> history;
+    {
+        auto frame = std::make_unique<std::string>(R"({"type":"history","peer":"p\u00e9","id":"h\"1"})");
+        history = decode_as<HistoryRequest>(decoder, *frame);
+        frame->assign(frame->size(), '#');
+    }
+    ASSERT_TRUE(history);
+    EXPECT_EQ(history->peer, "p\xc3\xa9");
+    EXPECT_EQ(history->id_json, R"("h\"1")");
+
+    std::optional<ReceiptRequest> receipt;
+    {
+        auto frame = std::make_unique<std::string>(
+            R"({"type":"receipt","status":"delivered","peer":31337,"up_to":5,"id":"r-1"})");
+        receipt = decode_as<ReceiptRequest>(decoder, *frame);
+        frame->assign(frame->size(), '#');
+    }
+    ASSERT_TRUE(receipt);
+    EXPECT_EQ(receipt->peer, "31337");
+    EXPECT_EQ(receipt->id_json, R"("r-1")");
 }
 
 TEST(Decoder, ReuseDoesNotLeakTheLastFrame) {
@@ -655,6 +941,9 @@ TEST(Decoder, SteadyStateDecodingDoesNotAllocate) {
         R"({"type":"login","user_id":"alice","since":7})",
         R"({"type":"chat","to_user_id":"bob","message":"h\u00e9llo","id":"c-1","extra":[1,{"a":null}]})",
         R"({"type":"ping","id":5})",
+        R"({"type":"history","peer":"bob","before":4097,"limit":100,"id":"h-1"})",
+        R"({"type":"conversations","id":6})",
+        R"({"type":"receipt","status":"delivered","peer":1001,"up_to":4097,"id":"r-1"})",
         big,
     };
     for (const auto& frame : frames) {

@@ -1,18 +1,23 @@
 // Encoder: the exact bytes of every server message (clients and the seed page depend on them),
-// string escaping per RFC 8259 §7 proven by round trips through the Decoder, and that encoding
-// allocates nothing beyond the output buffer's own growth.
+// string escaping per RFC 8259 §7 proven by round trips through the Decoder, the nested replies
+// (history, conversations) read back with a DOM parser, and that encoding allocates nothing beyond
+// the output buffer's own growth.
 #include "protocol/encoder.hpp"
 
 #include "protocol/decoder.hpp"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <random>
 #include <string>
+#include <string_view>
 #include <variant>
+#include <vector>
 
 namespace parley::protocol::test {
 // Defined in decoder_test.cpp, which counts allocations for this test binary.
@@ -144,6 +149,114 @@ TEST(Encode, AckWithoutIdSaysNull) {
     EXPECT_EQ(out, R"({"type":"ack","id":null,"msg_id":9,"ts":10})");
 }
 
+TEST(Encode, ChatWithSeq) {
+    std::string out;
+    ChatEvent chat{"a", "b", "hi", 5, 1700000000000, false};
+    chat.seq = 12;
+    encode_chat(out, chat);
+    EXPECT_EQ(out, R"({"type":"chat","from_user_id":"a","to_user_id":"b","message":"hi","msg_id":5,)"
+                   R"("ts":1700000000000,"seq":12})");
+
+    // seq sits between ts and outgoing.
+    out.clear();
+    chat.outgoing = true;
+    chat.seq = std::numeric_limits<std::uint64_t>::max();
+    encode_chat(out, chat);
+    EXPECT_EQ(out, R"({"type":"chat","from_user_id":"a","to_user_id":"b","message":"hi","msg_id":5,)"
+                   R"("ts":1700000000000,"seq":18446744073709551615,"outgoing":true})");
+
+    // 0 means "no seq" and is left out, exactly as before seqs existed.
+    out.clear();
+    chat.seq = 0;
+    encode_chat(out, chat);
+    EXPECT_EQ(out, R"({"type":"chat","from_user_id":"a","to_user_id":"b","message":"hi","msg_id":5,)"
+                   R"("ts":1700000000000,"outgoing":true})");
+}
+
+TEST(Encode, AckWithSeq) {
+    std::string out;
+    encode_ack(out, R"("c-1")", 42, 1700000000001, 7);
+    EXPECT_EQ(out, R"({"type":"ack","id":"c-1","msg_id":42,"ts":1700000000001,"seq":7})");
+
+    out.clear();
+    encode_ack(out, "", 42, 1700000000001, 1);
+    EXPECT_EQ(out, R"({"type":"ack","id":null,"msg_id":42,"ts":1700000000001,"seq":1})");
+
+    out.clear();
+    encode_ack(out, "3", 42, 1700000000001, 0);
+    EXPECT_EQ(out, R"({"type":"ack","id":3,"msg_id":42,"ts":1700000000001})");
+}
+
+TEST(Encode, Synced) {
+    std::string out;
+    encode_synced(out, 0);
+    EXPECT_EQ(out, R"({"type":"synced","seq":0})");
+    out.clear();
+    encode_synced(out, 4097);
+    EXPECT_EQ(out, R"({"type":"synced","seq":4097})");
+    out.clear();
+    encode_synced(out, std::numeric_limits<std::uint64_t>::max());
+    EXPECT_EQ(out, R"({"type":"synced","seq":18446744073709551615})");
+}
+
+TEST(Encode, HistoryEmpty) {
+    std::string out;
+    encode_history(out, "", "bob", {}, false);
+    EXPECT_EQ(out, R"({"type":"history","id":null,"peer":"bob","messages":[],"more":false})");
+}
+
+TEST(Encode, HistoryMessagesAreChatsWithoutType) {
+    ChatEvent newest{"bob", "alice", "hi \"a\"", 4160, 1700000000002, false};
+    newest.seq = 9;
+    // `outgoing` describes one pushed copy, not a stored message, so history leaves it out.
+    const ChatEvent older{"alice", "bob", "line\nbreak", 4097, 1700000000001, true};
+    const std::array messages{newest, older};
+    std::string out;
+    encode_history(out, R"("h-1")", "bob", messages, true);
+    EXPECT_EQ(out, R"({"type":"history","id":"h-1","peer":"bob","messages":[)"
+                   R"({"from_user_id":"bob","to_user_id":"alice","message":"hi \"a\"","msg_id":4160,)"
+                   R"("ts":1700000000002,"seq":9},)"
+                   R"({"from_user_id":"alice","to_user_id":"bob","message":"line\nbreak","msg_id":4097,)"
+                   R"("ts":1700000000001}],"more":true})");
+}
+
+TEST(Encode, HistoryEscapesThePeer) {
+    std::string out;
+    encode_history(out, "17", "b\"\\", {}, true);
+    EXPECT_EQ(out, R"({"type":"history","id":17,"peer":"b\"\\","messages":[],"more":true})");
+}
+
+TEST(Encode, ConversationsEmpty) {
+    std::string out;
+    encode_conversations(out, "", {});
+    EXPECT_EQ(out, R"({"type":"conversations","id":null,"conversations":[]})");
+}
+
+TEST(Encode, Conversations) {
+    ConversationSummary bob{"bob", ChatEvent{"bob", "alice", "see you", 4160, 1700000000002, false}, 2, 4097,
+                            4100};
+    bob.last.seq = 31;
+    const ConversationSummary carol{"c\tarol", ChatEvent{"alice", "c\tarol", "", 64, 5, true}, 0, 0, 0};
+    const std::array items{bob, carol};
+    std::string out;
+    encode_conversations(out, R"("v-1")", items);
+    EXPECT_EQ(out, R"({"type":"conversations","id":"v-1","conversations":[)"
+                   R"({"peer":"bob","last":{"from_user_id":"bob","to_user_id":"alice","message":"see you",)"
+                   R"("msg_id":4160,"ts":1700000000002,"seq":31},"unread":2,"read_up_to":4097,)"
+                   R"("peer_read_up_to":4100},)"
+                   R"({"peer":"c\tarol","last":{"from_user_id":"alice","to_user_id":"c\tarol","message":"",)"
+                   R"("msg_id":64,"ts":5},"unread":0,"read_up_to":0,"peer_read_up_to":0}]})");
+}
+
+TEST(Encode, Receipt) {
+    std::string out;
+    encode_receipt(out, true, "bob", "alice", 4097);
+    EXPECT_EQ(out, R"({"type":"receipt","status":"read","user_id":"bob","peer":"alice","up_to":4097})");
+    out.clear();
+    encode_receipt(out, false, "b\"", "a\n", 1);
+    EXPECT_EQ(out, R"({"type":"receipt","status":"delivered","user_id":"b\"","peer":"a\n","up_to":1})");
+}
+
 TEST(Encode, ErrorWithMessageAndRef) {
     std::string out;
     encode_error(out, errc::missing_field, "field 'to_user_id' is missing", R"("c-1")");
@@ -197,7 +310,179 @@ TEST(Encode, AllocatesNothingWhenTheBufferHasRoom) {
     EXPECT_EQ(out.data(), data);
 }
 
+TEST(Encode, NewRepliesAllocateNothingWhenTheBufferHasRoom) {
+    ChatEvent chat{"alice", "bob", "text with \"quotes\" and \x02", 4097, 8, true};
+    chat.seq = 3;
+    const std::array messages{chat, chat, chat};
+    const std::array items{ConversationSummary{"bob", chat, 1, 2, 3},
+                           ConversationSummary{"carol", chat, 4, 5, 6}};
+    std::string out;
+    out.reserve(4096);
+    const auto* data = out.data();
+    const auto before = test::allocation_count();
+    encode_chat(out, chat);
+    encode_ack(out, R"("c-1")", 7, 8, 9);
+    encode_synced(out, 10);
+    encode_history(out, R"("h-1")", "bob", messages, true);
+    encode_conversations(out, "", items);
+    encode_receipt(out, false, "alice", "bob", 4097);
+    EXPECT_EQ(test::allocation_count() - before, 0U);
+    EXPECT_EQ(out.data(), data);
+}
+
 // --- round trips ------------------------------------------------------------------------------
+
+// The string at `key` of a DOM object, or a recorded failure.
+std::string dom_string(simdjson::dom::element element, std::string_view key) {
+    std::string_view text;
+    if (auto error = element[key].get_string().get(text)) {
+        ADD_FAILURE() << key << ": " << simdjson::error_message(error);
+    }
+    return std::string(text);
+}
+
+std::uint64_t dom_uint(simdjson::dom::element element, std::string_view key) {
+    std::uint64_t number = 0;
+    if (auto error = element[key].get_uint64().get(number)) {
+        ADD_FAILURE() << key << ": " << simdjson::error_message(error);
+    }
+    return number;
+}
+
+// Checks that a nested chat object in a history or conversations reply says what `chat` said.
+void expect_chat_object(simdjson::dom::element object, const ChatEvent& chat) {
+    EXPECT_EQ(object["type"].error(), simdjson::NO_SUCH_FIELD) << "nested chats carry no type";
+    EXPECT_EQ(object["outgoing"].error(), simdjson::NO_SUCH_FIELD);
+    EXPECT_EQ(dom_string(object, "from_user_id"), chat.from_user_id);
+    EXPECT_EQ(dom_string(object, "to_user_id"), chat.to_user_id);
+    EXPECT_EQ(dom_string(object, "message"), chat.message);
+    EXPECT_EQ(dom_uint(object, "msg_id"), chat.msg_id);
+    std::int64_t ts = 0;
+    EXPECT_EQ(object["ts"].get_int64().get(ts), simdjson::SUCCESS);
+    EXPECT_EQ(ts, chat.ts_ms);
+    if (chat.seq == 0) {
+        EXPECT_EQ(object["seq"].error(), simdjson::NO_SUCH_FIELD);
+    } else {
+        EXPECT_EQ(dom_uint(object, "seq"), chat.seq);
+    }
+}
+
+TEST(RoundTrip, ChatWithSeqStillDecodesAsAChat) {
+    // A client that knows only the seed's fields ignores seq and outgoing, as the decoder does.
+    Decoder decoder;
+    ChatEvent event{"a", "b", "x\"\n", 1, 2, true};
+    event.seq = 44;
+    std::string frame;
+    encode_chat(frame, event);
+    const auto chat = decoder.decode(frame);
+    ASSERT_TRUE(chat.has_value()) << frame << ": " << chat.error().message;
+    EXPECT_EQ(std::get<ChatRequest>(*chat).message, event.message);
+    EXPECT_EQ(std::get<ChatRequest>(*chat).to_user_id, "b");
+}
+
+TEST(RoundTrip, ReceiptRequestToReceiptAndBack) {
+    // What a client reports is what the server relays: decode a receipt request, encode the
+    // receipt for the peer, and decode that again (it has the request's shape plus user_id).
+    Decoder decoder;
+    for (const std::string_view frame :
+         {R"({"type":"receipt","status":"read","peer":"al\"ice","up_to":4097,"id":"r-1"})",
+          R"({"type":"receipt","status":"delivered","peer":1001,"up_to":18446744073709551615})",
+          R"({"type":"receipt","status":"read","peer":"\u00e9\\","up_to":1})"}) {
+        const auto request = decoder.decode(frame);
+        ASSERT_TRUE(request.has_value()) << frame << ": " << request.error().message;
+        const auto sent = std::get<ReceiptRequest>(*request);
+        const std::string peer(sent.peer);
+
+        std::string out;
+        encode_receipt(out, sent.status == receipt_status::read, "bob", peer, sent.up_to);
+        const auto relayed = decoder.decode(out);
+        ASSERT_TRUE(relayed.has_value()) << out << ": " << relayed.error().message;
+        const auto& receipt = std::get<ReceiptRequest>(*relayed);
+        EXPECT_EQ(receipt.status, sent.status) << out;
+        EXPECT_EQ(receipt.peer, peer) << out;
+        EXPECT_EQ(receipt.up_to, sent.up_to) << out;
+        EXPECT_TRUE(receipt.id_json.empty()) << "a relayed receipt answers no request";
+    }
+}
+
+TEST(RoundTrip, HistoryReplyCarriesTheRequestsIdAndPeer) {
+    Decoder decoder;
+    ChatEvent first{"b\"ob", "alice", "tab\there \x01 and 世界", 4160, 1700000000002, true};
+    first.seq = 5;
+    const ChatEvent second{"alice", "b\"ob", "", 4097, -1, false};
+    const std::array messages{first, second};
+    for (const std::string_view id : {R"("h-1")", R"("h\u002d\"2")", "17", "-3"}) {
+        const auto request =
+            decoder.decode(R"({"type":"history","peer":"b\"ob","limit":2,"id":)" + std::string(id) + "}");
+        ASSERT_TRUE(request.has_value()) << id;
+        const auto history = std::get<HistoryRequest>(*request);
+        const std::string id_json(history.id_json);
+        const std::string peer(history.peer);
+
+        std::string out;
+        encode_history(out, id_json, peer, messages, true);
+        // The reply has a history request's fields (and more); the validating decoder reads it
+        // back with the same id and peer, which also proves the whole frame is well-formed JSON.
+        const auto back = decoder.decode(out);
+        ASSERT_TRUE(back.has_value()) << out << ": " << back.error().message;
+        EXPECT_EQ(std::get<HistoryRequest>(*back).id_json, id) << out;
+        EXPECT_EQ(std::get<HistoryRequest>(*back).peer, peer) << out;
+
+        simdjson::dom::parser parser;
+        simdjson::dom::element root;
+        ASSERT_EQ(parser.parse(out).get(root), simdjson::SUCCESS) << out;
+        EXPECT_EQ(dom_string(root, "type"), "history");
+        bool more = false;
+        EXPECT_EQ(root["more"].get_bool().get(more), simdjson::SUCCESS);
+        EXPECT_TRUE(more);
+        simdjson::dom::array array;
+        ASSERT_EQ(root["messages"].get_array().get(array), simdjson::SUCCESS) << out;
+        ASSERT_EQ(array.size(), messages.size());
+        std::size_t i = 0;
+        for (simdjson::dom::element element : array) {
+            expect_chat_object(element, messages[i++]);
+        }
+    }
+}
+
+TEST(RoundTrip, ConversationsReply) {
+    Decoder decoder;
+    ConversationSummary first{"b\\ob", ChatEvent{"b\\ob", "alice", "a\nb", 4160, 3, false}, 7, 4097, 4100};
+    first.last.seq = 12;
+    const ConversationSummary second{"99", ChatEvent{"alice", "99", "\x1f", 64, 4, true}, 0, 0, 64};
+    const std::array items{first, second};
+
+    std::string out;
+    encode_conversations(out, R"("v-1")", items);
+    const auto back = decoder.decode(out);
+    ASSERT_TRUE(back.has_value()) << out << ": " << back.error().message;
+    EXPECT_EQ(std::get<ConversationsRequest>(*back).id_json, R"("v-1")");
+
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    ASSERT_EQ(parser.parse(out).get(root), simdjson::SUCCESS) << out;
+    simdjson::dom::array array;
+    ASSERT_EQ(root["conversations"].get_array().get(array), simdjson::SUCCESS) << out;
+    ASSERT_EQ(array.size(), items.size());
+    std::size_t i = 0;
+    for (simdjson::dom::element element : array) {
+        const ConversationSummary& item = items[i++];
+        EXPECT_EQ(dom_string(element, "peer"), item.peer);
+        expect_chat_object(element["last"].value_unsafe(), item.last);
+        EXPECT_EQ(dom_uint(element, "unread"), item.unread);
+        EXPECT_EQ(dom_uint(element, "read_up_to"), item.read_up_to);
+        EXPECT_EQ(dom_uint(element, "peer_read_up_to"), item.peer_read_up_to);
+    }
+
+    // Without a request id the reply says null, which no request may carry: the decoder refuses
+    // it as a bad id (not as bad JSON).
+    out.clear();
+    encode_conversations(out, "", items);
+    const auto refused = decoder.decode(out);
+    ASSERT_FALSE(refused.has_value()) << out;
+    EXPECT_EQ(refused.error().code, errc::bad_field) << refused.error().message;
+    EXPECT_NE(refused.error().message.find("'id'"), std::string::npos) << refused.error().message;
+}
 
 TEST(RoundTrip, EveryAsciiByteAndNul) {
     Decoder decoder;
@@ -270,10 +555,12 @@ TEST(RoundTrip, IdsComeBackFromAckPongAndError) {
         ASSERT_EQ(id_json, id);
 
         std::string ack;
+        std::string ack_with_seq;
         std::string pong;
         encode_ack(ack, id_json, 1, 2);
+        encode_ack(ack_with_seq, id_json, 1, 2, 3);
         encode_pong(pong, id_json);
-        for (const auto& frame : {ack, pong}) {
+        for (const auto& frame : {ack, ack_with_seq, pong}) {
             const auto result = decoder.decode(frame);
             ASSERT_FALSE(result.has_value()) << frame;
             EXPECT_EQ(result.error().code, errc::unknown_type) << frame << ": " << result.error().message;

@@ -1,0 +1,28 @@
+// Chat's state for one connection, held by the connection and passed back on every call.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace parley::chat {
+
+struct SessionState {
+    std::string user_id;          // empty until login
+    std::uint64_t session_id = 0; // unique in the process, assigned at login
+    // Catch-up after login in progress: live messages are not sent (the catch-up carries them).
+    bool syncing = false;
+    // A catch-up page is due as soon as the session's send queue has drained.
+    bool wants_next_page = false;
+    std::uint64_t synced_seq = 0; // the last seq handed over by catch-up
+    // Chats sent to storage and not yet acked, in bytes. Past Router::Config::max_inflight_bytes
+    // the connection stops reading (TCP pushes back on the sender) until acks come back.
+    std::size_t inflight_bytes = 0;
+    bool reading_paused = false;
+
+    // Chat's answer to "may this connection read more now?". Runs on the session's shard.
+    bool may_read(std::size_t max_inflight_bytes) const { return inflight_bytes < max_inflight_bytes; }
+
+    bool logged_in() const { return !user_id.empty(); }
+};
+
+} // namespace parley::chat

@@ -1,0 +1,279 @@
+// Group commit, fan-out in commit order, catch-up pages, history, conversations and receipts.
+#include "chat/storage_engine.hpp"
+
+#include "protocol/encoder.hpp"
+
+#include <bit>
+
+namespace parley::chat {
+
+namespace {
+
+protocol::ChatEvent to_event(const store::StoredMessage& m, std::uint64_t seq, bool outgoing) {
+    return protocol::ChatEvent{m.from, m.to, m.text, m.msg_id, m.ts_ms, outgoing, seq};
+}
+
+SharedText encode_chat(const store::StoredMessage& m, std::uint64_t seq, bool outgoing) {
+    std::string out;
+    protocol::encode_chat(out, to_event(m, seq, outgoing));
+    return make_text(std::move(out));
+}
+
+} // namespace
+
+StorageEngine::StorageEngine(store::MessageStore& store, const Directory& directory, ShardPoster& poster,
+                             const Clock& clock, Options options)
+    : store_(store), directory_(directory), poster_(poster), clock_(clock), options_(options),
+      outboxes_(max_shards) {}
+
+void StorageEngine::process(std::vector<StorageRequest>& batch) {
+    store_chats(batch);
+    for (const StorageRequest& request : batch) {
+        if (const auto* r = std::get_if<SyncInbox>(&request)) {
+            sync(*r);
+        } else if (const auto* h = std::get_if<ReadHistory>(&request)) {
+            history(*h);
+        } else if (const auto* c = std::get_if<ListConversations>(&request)) {
+            conversations(*c);
+        } else if (const auto* rc = std::get_if<RecordReceipt>(&request)) {
+            receipt(*rc);
+        } else if (const auto* off = std::get_if<UserOffline>(&request)) {
+            user_offline(*off);
+        }
+    }
+    post_all();
+}
+
+void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
+    new_messages_.clear();
+    chat_requests_.clear();
+    for (StorageRequest& request : batch) {
+        if (auto* chat = std::get_if<StoreChat>(&request)) {
+            new_messages_.push_back(store::NewMessage{std::move(chat->from), std::move(chat->to),
+                                                      std::move(chat->text), chat->client_id});
+            chat_requests_.push_back(chat);
+        }
+    }
+    if (new_messages_.empty()) {
+        return;
+    }
+    auto results = store_.append(new_messages_, clock_.now_ms(), options_.idempotency_window_ms);
+    if (!results) {
+        // Nothing of the batch was stored: no ack, so every client retries with its id.
+        for (const StoreChat* chat : chat_requests_) {
+            std::string out;
+            protocol::encode_error(out, protocol::errc::server_busy,
+                                   "the message could not be stored; retry with the same id",
+                                   chat->client_id);
+            to_session(chat->origin, Delivery{Delivery::kind::ack,
+                                              {},
+                                              chat->origin.session,
+                                              0,
+                                              make_text(std::move(out)),
+                                              0,
+                                              chat->inflight_bytes});
+        }
+        return;
+    }
+    for (std::size_t i = 0; i < results->size(); ++i) {
+        const store::AppendResult& r = (*results)[i];
+        const store::StoredMessage& m = r.message;
+        const Origin& origin = chat_requests_[i]->origin;
+        if (!r.duplicate) {
+            ++messages_stored_;
+            if (m.from == m.to) {
+                // A note to oneself reaches every session of the user, the sending one too.
+                if (to_user(m.to, Delivery{Delivery::kind::message, m.to, 0, 0,
+                                           encode_chat(m, m.to_seq, false), m.to_seq})) {
+                    note_pushed(m.to, m.to_seq);
+                }
+            } else {
+                if (to_user(m.to, Delivery{Delivery::kind::message, m.to, 0, 0,
+                                           encode_chat(m, m.to_seq, false), m.to_seq})) {
+                    note_pushed(m.to, m.to_seq);
+                }
+                to_user(m.from, Delivery{Delivery::kind::message, m.from, 0, origin.session,
+                                         encode_chat(m, m.from_seq, true), m.from_seq});
+                note_pushed(m.from, m.from_seq);
+            }
+        }
+        std::string ack;
+        protocol::encode_ack(ack, chat_requests_[i]->client_id, m.msg_id, m.ts_ms, m.from_seq);
+        to_session(origin, Delivery{Delivery::kind::ack,
+                                    {},
+                                    origin.session,
+                                    0,
+                                    make_text(std::move(ack)),
+                                    m.from_seq,
+                                    chat_requests_[i]->inflight_bytes});
+    }
+}
+
+void StorageEngine::sync(const SyncInbox& request) {
+    std::uint64_t since = 0;
+    if (request.since) {
+        since = *request.since;
+    } else if (auto it = pushed_.find(request.user); it != pushed_.end()) {
+        since = it->second;
+    } else {
+        auto pushed = store_.pushed_seq(request.user);
+        if (!pushed) {
+            reply_error(request.origin, "could not read your inbox; log in again", {});
+            return;
+        }
+        since = *pushed;
+    }
+    auto entries = store_.inbox_since(request.user, since, options_.sync_page);
+    if (!entries) {
+        reply_error(request.origin, "could not read your inbox; log in again", {});
+        return;
+    }
+    std::uint64_t last = since;
+    for (const store::InboxEntry& e : *entries) {
+        const bool outgoing = e.message.from == request.user && e.message.to != request.user;
+        to_session(request.origin, Delivery{Delivery::kind::message,
+                                            {},
+                                            request.origin.session,
+                                            0,
+                                            encode_chat(e.message, e.seq, outgoing),
+                                            e.seq});
+        last = e.seq;
+    }
+    note_pushed(request.user, last);
+    const bool more = entries->size() == options_.sync_page;
+    to_session(request.origin, Delivery{more ? Delivery::kind::sync_more : Delivery::kind::sync_done,
+                                        {},
+                                        request.origin.session,
+                                        0,
+                                        nullptr,
+                                        last});
+}
+
+void StorageEngine::history(const ReadHistory& request) {
+    auto page = store_.history(request.user, request.peer, request.before, request.limit + std::size_t{1});
+    if (!page) {
+        reply_error(request.origin, "could not read the history; retry", request.id_json);
+        return;
+    }
+    const bool more = page->size() > request.limit;
+    if (more) {
+        page->resize(request.limit);
+    }
+    std::vector<protocol::ChatEvent> events;
+    events.reserve(page->size());
+    for (const store::StoredMessage& m : *page) {
+        events.push_back(to_event(m, 0, false));
+    }
+    std::string out;
+    protocol::encode_history(out, request.id_json, request.peer, events, more);
+    to_session(request.origin, make_text(std::move(out)));
+}
+
+void StorageEngine::conversations(const ListConversations& request) {
+    auto list = store_.conversations(request.user);
+    if (!list) {
+        reply_error(request.origin, "could not list conversations; retry", request.id_json);
+        return;
+    }
+    std::vector<protocol::ConversationSummary> items;
+    items.reserve(list->size());
+    for (const store::Conversation& c : *list) {
+        items.push_back(protocol::ConversationSummary{c.peer, to_event(c.last, 0, false), c.unread,
+                                                      c.read_up_to, c.peer_read_up_to});
+    }
+    std::string out;
+    protocol::encode_conversations(out, request.id_json, items);
+    to_session(request.origin, make_text(std::move(out)));
+}
+
+void StorageEngine::receipt(const RecordReceipt& request) {
+    auto mark = store_.record_receipt(store::Receipt{
+        request.user, request.peer, request.read ? store::receipt_kind::read : store::receipt_kind::delivered,
+        request.up_to});
+    if (!mark) {
+        reply_error(request.origin, "could not record the receipt; retry", {});
+        return;
+    }
+    std::string out;
+    protocol::encode_receipt(out, request.read, request.user, request.peer, *mark);
+    const SharedText text = make_text(std::move(out));
+    // The sender learns its messages were seen; the reader's other devices update their unread
+    // counts.
+    to_user(request.peer, Delivery{Delivery::kind::message, request.peer, 0, 0, text, 0});
+    if (request.peer != request.user) {
+        to_user(request.user,
+                Delivery{Delivery::kind::message, request.user, 0, request.origin.session, text, 0});
+    }
+}
+
+void StorageEngine::user_offline(const UserOffline& request) {
+    if (directory_.shards_of(request.user) != 0) {
+        return; // logged in again meanwhile: still online
+    }
+    const auto it = pushed_.find(request.user);
+    if (it == pushed_.end()) {
+        return;
+    }
+    // Best effort: if this write fails, the next login without `since` repeats some messages
+    // (at least once), never skips one.
+    (void)store_.set_pushed_seq(request.user, it->second);
+    pushed_.erase(it);
+}
+
+std::size_t StorageEngine::prune_step() {
+    if (options_.retention_ms <= 0) {
+        return 0;
+    }
+    auto deleted = store_.prune(clock_.now_ms() - options_.retention_ms, options_.prune_batch);
+    return deleted ? *deleted : 0;
+}
+
+bool StorageEngine::to_user(const std::string& user, Delivery d) {
+    ShardMask shards = directory_.shards_of(user);
+    if (shards == 0) {
+        return false;
+    }
+    while (shards != 0) {
+        const auto shard = static_cast<unsigned>(std::countr_zero(shards));
+        shards &= shards - 1;
+        outboxes_pending_ |= ShardMask{1} << shard;
+        outboxes_[shard].push_back(d);
+    }
+    return true;
+}
+
+void StorageEngine::to_session(const Origin& origin, SharedText text) {
+    to_session(origin, Delivery{Delivery::kind::message, {}, origin.session, 0, std::move(text), 0});
+}
+
+void StorageEngine::to_session(const Origin& origin, Delivery d) {
+    outboxes_pending_ |= ShardMask{1} << origin.shard;
+    outboxes_[origin.shard].push_back(std::move(d));
+}
+
+void StorageEngine::reply_error(const Origin& origin, std::string_view message, std::string_view ref_json) {
+    std::string out;
+    protocol::encode_error(out, protocol::errc::server_busy, message, ref_json);
+    to_session(origin, make_text(std::move(out)));
+}
+
+void StorageEngine::note_pushed(const std::string& user, std::uint64_t seq) {
+    if (directory_.shards_of(user) == 0) {
+        return;
+    }
+    std::uint64_t& pushed = pushed_[user];
+    if (seq > pushed) {
+        pushed = seq;
+    }
+}
+
+void StorageEngine::post_all() {
+    while (outboxes_pending_ != 0) {
+        const auto shard = static_cast<unsigned>(std::countr_zero(outboxes_pending_));
+        outboxes_pending_ &= outboxes_pending_ - 1;
+        poster_.post(shard, std::move(outboxes_[shard]));
+        outboxes_[shard] = {};
+    }
+}
+
+} // namespace parley::chat

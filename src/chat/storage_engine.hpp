@@ -1,0 +1,79 @@
+// The storage thread's half of chat: runs the shards' requests against the MessageStore in
+// batches (one transaction for all the chats of a batch: group commit) and fans the results out
+// to the shards — the chat to every session of its recipient, the outgoing copy to the sender's
+// other sessions, the ack to the sending session — in commit order, so every user's sessions see
+// their inbox in seq order. Runs on the storage thread only; no I/O of its own.
+#pragma once
+
+#include "chat/clock.hpp"
+#include "chat/delivery.hpp"
+#include "chat/directory.hpp"
+#include "chat/storage_request.hpp"
+#include "store/message_store.hpp"
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace parley::chat {
+
+class StorageEngine {
+public:
+    struct Options {
+        // A retry with the same client id within this window is acked, not stored again.
+        std::int64_t idempotency_window_ms = 24LL * 3600 * 1000;
+        // Catch-up is sent in pages so a long-offline user cannot overflow its own send queue.
+        std::size_t sync_page = 500;
+        // Messages older than this are pruned; 0 keeps everything.
+        std::int64_t retention_ms = 0;
+        // Messages deleted per pruning step: small, so a step never holds up a batch for long.
+        std::size_t prune_batch = 1000;
+    };
+
+    StorageEngine(store::MessageStore& store, const Directory& directory, ShardPoster& poster,
+                  const Clock& clock, Options options);
+
+    // Handles one batch of requests, then posts one batch of deliveries to each shard involved.
+    // Chats are stored first (one transaction) and fanned out before any other request of the
+    // batch is answered, so a catch-up read in the same batch already sees them.
+    void process(std::vector<StorageRequest>& batch);
+
+    // Deletes messages past the retention period, a small batch at a time; returns how many.
+    std::size_t prune_step();
+
+    std::uint64_t messages_stored() const { return messages_stored_; }
+
+private:
+    void store_chats(std::vector<StorageRequest>& batch);
+    void sync(const SyncInbox& request);
+    void history(const ReadHistory& request);
+    void conversations(const ListConversations& request);
+    void receipt(const RecordReceipt& request);
+    void user_offline(const UserOffline& request);
+
+    // Queues `d` for every shard that holds sessions of `user`; false if there are none.
+    bool to_user(const std::string& user, Delivery d);
+    void to_session(const Origin& origin, SharedText text);
+    void to_session(const Origin& origin, Delivery d);
+    void reply_error(const Origin& origin, std::string_view message, std::string_view ref_json);
+    void note_pushed(const std::string& user, std::uint64_t seq);
+    void post_all();
+
+    store::MessageStore& store_;
+    const Directory& directory_;
+    ShardPoster& poster_;
+    const Clock& clock_;
+    Options options_;
+    std::vector<std::vector<Delivery>> outboxes_;
+    ShardMask outboxes_pending_ = 0;
+    // For users online now: the highest seq fanned out to them. Persisted when they go offline,
+    // so a client that resumes without `since` (the seed page) gets exactly what it missed.
+    std::unordered_map<std::string, std::uint64_t> pushed_;
+    std::vector<store::NewMessage> new_messages_;
+    std::vector<const StoreChat*> chat_requests_;
+    std::uint64_t messages_stored_ = 0;
+};
+
+} // namespace parley::chat

@@ -1,0 +1,79 @@
+// Requests from the shards to the storage thread: store a chat, send a login its catch-up, read
+// history, list conversations, record a receipt. Each names the session that asked (its shard and
+// id), so replies go back to it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace parley::chat {
+
+struct Origin {
+    unsigned shard = 0;
+    std::uint64_t session = 0;
+};
+
+struct StoreChat {
+    Origin origin;
+    std::string from;
+    std::string to;
+    std::string text;
+    std::string client_id;            // JSON text of the client's id, empty if none
+    std::uint32_t inflight_bytes = 0; // what the session counted for it; released with the ack
+};
+
+struct SyncInbox {
+    Origin origin;
+    std::string user;
+    // The last seq the client holds; none: resume from what the server last pushed to the user.
+    std::optional<std::uint64_t> since;
+};
+
+struct ReadHistory {
+    Origin origin;
+    std::string user;
+    std::string peer;
+    std::uint64_t before = 0;
+    std::uint32_t limit = 50;
+    std::string id_json;
+};
+
+struct ListConversations {
+    Origin origin;
+    std::string user;
+    std::string id_json;
+};
+
+struct RecordReceipt {
+    Origin origin;
+    std::string user;
+    std::string peer;
+    bool read = false;
+    std::uint64_t up_to = 0;
+};
+
+// The user's last session anywhere closed: remember how far the server got pushing to it.
+struct UserOffline {
+    std::string user;
+};
+
+using StorageRequest =
+    std::variant<StoreChat, SyncInbox, ReadHistory, ListConversations, RecordReceipt, UserOffline>;
+
+// How shards reach the storage thread. Implemented by net::StorageWorker; a fake in tests.
+class StorageQueue {
+public:
+    virtual ~StorageQueue() = default;
+    // Queues `batch`; requests from one caller are handled in order. Any thread.
+    virtual void submit(std::vector<StorageRequest> batch) = 0;
+
+protected:
+    StorageQueue() = default;
+    StorageQueue(const StorageQueue&) = default;
+    StorageQueue& operator=(const StorageQueue&) = default;
+};
+
+} // namespace parley::chat

@@ -1,0 +1,88 @@
+// Migrations of the SQLite store. Version 1 is the initial schema; see sqlite_store.cpp for how
+// each table is used. Ids are SQLite integers (64-bit), names live only in `users`.
+#include "store/sqlite_schema.hpp"
+
+#include <array>
+
+namespace parley::store {
+
+namespace {
+
+// Version 1, the initial schema.
+//  - users: a name's integer id, its pushed_seq, and seq_floor: the highest seq it had when prune
+//    last ran, so its next seq stays above everything ever assigned once its inbox is emptied.
+//  - messages: one row a chat. lo/hi are min/max(sender, recipient), so one index range holds a
+//    conversation in both directions (history, unread counts). client_id is NULL when the client
+//    sent none; its index is partial, so a chat without one pays nothing for it, and not unique,
+//    because an id may come back once the idempotency window has passed.
+//  - inbox: (user, seq) -> msg_id, both participants' entries (one for a chat with oneself).
+//  - conversations: per (user, peer) the user's read/delivered marks. Written once, by the pair's
+//    first message, and then only by receipts: the last message is found through
+//    messages_by_conversation when read, so a chat does not rewrite two scattered rows.
+//  - meta: msg_id_floor plays seq_floor's part for msg_ids (messages' max id can be pruned).
+constexpr std::string_view schema_v1 = R"sql(
+CREATE TABLE users (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT    NOT NULL UNIQUE,
+    pushed_seq INTEGER NOT NULL DEFAULT 0,
+    seq_floor  INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE messages (
+    id            INTEGER PRIMARY KEY,
+    ts            INTEGER NOT NULL,
+    sender        INTEGER NOT NULL,
+    recipient     INTEGER NOT NULL,
+    lo            INTEGER NOT NULL,
+    hi            INTEGER NOT NULL,
+    sender_seq    INTEGER NOT NULL,
+    recipient_seq INTEGER NOT NULL,
+    client_id     TEXT,
+    body          TEXT    NOT NULL
+);
+CREATE INDEX messages_by_conversation ON messages (lo, hi, id);
+CREATE INDEX messages_by_client_id ON messages (sender, client_id) WHERE client_id IS NOT NULL;
+CREATE TABLE inbox (
+    user   INTEGER NOT NULL,
+    seq    INTEGER NOT NULL,
+    msg_id INTEGER NOT NULL,
+    PRIMARY KEY (user, seq)
+) WITHOUT ROWID;
+CREATE TABLE conversations (
+    user            INTEGER NOT NULL,
+    peer            INTEGER NOT NULL,
+    read_up_to      INTEGER NOT NULL DEFAULT 0,
+    delivered_up_to INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (user, peer)
+) WITHOUT ROWID;
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO meta (key, value) VALUES ('msg_id_floor', 0);
+)sql";
+
+constexpr std::array<Migration, 1> migrations{{
+    {1, schema_v1},
+}};
+
+constexpr bool versions_count_up() {
+    for (std::size_t i = 0; i < migrations.size(); ++i) {
+        if (migrations[i].version != static_cast<int>(i) + 1) {
+            return false;
+        }
+    }
+    return true;
+}
+static_assert(versions_count_up(), "migration i must bring the schema to version i + 1");
+
+} // namespace
+
+std::span<const Migration> sqlite_migrations() {
+    return migrations;
+}
+
+int latest_schema_version() {
+    return migrations.back().version;
+}
+
+} // namespace parley::store

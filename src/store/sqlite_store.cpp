@@ -1,0 +1,1013 @@
+// The SQLite store. Opening: lock, check, migrate, then prepare every statement once. After that
+// this object is the database's only writer, which is what lets it keep the next msg_id and each
+// user's next seq in memory; it must therefore never share parley.db with another connection.
+// Failures at open throw (a startup error); failures afterwards are error_codes of sqlite_category.
+#include "store/sqlite_store.hpp"
+
+#include "store/sqlite_error.hpp"
+#include "store/sqlite_schema.hpp"
+#include "store/sqlite_statement.hpp"
+
+#include <sqlite3.h>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <initializer_list>
+#include <limits>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <system_error>
+#include <unordered_map>
+#include <utility>
+
+namespace parley::store {
+
+namespace {
+
+namespace fs = std::filesystem;
+using boost::system::result;
+
+// The oldest ts a duplicate may have, without overflowing for a huge window.
+std::int64_t window_start(std::int64_t now_ms, std::int64_t window_ms) {
+    constexpr auto lowest = std::numeric_limits<std::int64_t>::min();
+    return now_ms < lowest + window_ms ? lowest : now_ms - window_ms;
+}
+
+std::int64_t as_limit(std::size_t n) {
+    constexpr auto highest = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    return static_cast<std::int64_t>(std::min(n, highest));
+}
+
+// --- opening -------------------------------------------------------------------------------------
+
+[[noreturn]] void fail(const fs::path& file, const std::string& cause) {
+    throw std::runtime_error("message store " + file.string() + ": " + cause);
+}
+
+// What a failed statement at open means, in words an operator can act on.
+std::string describe(sqlite3* db, int rc) {
+    switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return "database is locked: in use by another process";
+    case SQLITE_NOTADB:
+        return "not an SQLite database (or corrupt, or encrypted); refusing to touch it";
+    case SQLITE_CORRUPT:
+        return "database is corrupt (" + std::string(sqlite3_errmsg(db)) + "); restore it from a backup";
+    default:
+        return sqlite3_errmsg(db);
+    }
+}
+
+// Runs SQL that needs no parameters; throws with `what` and the cause.
+void exec(sqlite3* db, const fs::path& file, const std::string& sql, std::string_view what) {
+    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+        fail(file, std::string(what) + ": " + describe(db, rc));
+    }
+}
+
+// The first column of the first row `sql` returns, as text ("" for no row).
+std::string query_text(sqlite3* db, const fs::path& file, std::string_view sql, std::string_view what) {
+    sqlite3_stmt* stmt = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+    std::string text;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            const unsigned char* data = sqlite3_column_text(stmt, 0);
+            if (data != nullptr) {
+                text = reinterpret_cast<const char*>(data);
+            }
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_OK) {
+        fail(file, std::string(what) + ": " + describe(db, rc));
+    }
+    return text;
+}
+
+std::int64_t query_int(sqlite3* db, const fs::path& file, std::string_view sql, std::string_view what) {
+    const std::string text = query_text(db, file, sql, what);
+    return text.empty() ? 0 : std::stoll(text);
+}
+
+// parley.lock, held with flock() for as long as the store is open. Why a lock file and not only
+// SQLite's own lock: it is taken before SQLite reads a byte, so a second Parley never checks,
+// migrates or recovers a database the first one is using, and its message can name the holder.
+// flock() conflicts between two opens in one process too (fcntl locks would not), and the kernel
+// drops it when the holder dies, SIGKILL included, so a crash never leaves a stale lock.
+class LockFile {
+public:
+    explicit LockFile(const fs::path& path, const fs::path& db_file) {
+        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) {
+            fail(db_file, "cannot open lock file " + path.string() + ": " + std::strerror(errno));
+        }
+        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+            const int err = errno;
+            const std::string holder = read_holder();
+            ::close(fd_);
+            if (err == EWOULDBLOCK) {
+                fail(db_file, "locked: in use by another Parley process" +
+                                  (holder.empty() ? std::string() : " (pid " + holder + ")") + " holding " +
+                                  path.string());
+            }
+            fail(db_file, "cannot lock " + path.string() + ": " + std::strerror(err));
+        }
+        // The pid is for the message above only; the lock itself is the flock.
+        // Failing to write it is harmless: the next Parley's message just cannot name us.
+        const std::string pid = std::to_string(::getpid()) + "\n";
+        const bool recorded = ::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, pid.data(), pid.size(), 0) > 0;
+        (void)recorded;
+    }
+    ~LockFile() { ::close(fd_); }
+    LockFile(const LockFile&) = delete;
+    LockFile& operator=(const LockFile&) = delete;
+
+private:
+    std::string read_holder() const {
+        char buffer[32] = {};
+        const ssize_t n = ::pread(fd_, buffer, sizeof buffer - 1, 0);
+        std::string holder(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+        while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) {
+            holder.pop_back();
+        }
+        return holder;
+    }
+
+    int fd_ = -1;
+};
+
+// Checks what is in the file before anything writes to it, then brings it to the latest schema.
+void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& options) {
+    // Busy timeout 0: another process holding the database is reported at once, not waited on.
+    sqlite3_busy_timeout(db, 0);
+    // Exclusive locking: nothing else may write behind our in-memory counters (a sqlite3 shell
+    // ignoring parley.lock included), and WAL then keeps its index in our heap, not a -shm file.
+    exec(db, file, "PRAGMA locking_mode = EXCLUSIVE", "cannot set the locking mode");
+
+    // The first read of the file: random bytes fail here with SQLITE_NOTADB, before any write.
+    const std::int64_t version = query_int(db, file, "PRAGMA user_version", "cannot read the schema version");
+    const std::int64_t application_id =
+        query_int(db, file, "PRAGMA application_id", "cannot read the application id");
+    if (version > latest_schema_version()) {
+        fail(file, "written by a newer Parley (schema version " + std::to_string(version) +
+                       ", this binary knows up to " + std::to_string(latest_schema_version()) +
+                       "); upgrade Parley or use another data directory");
+    }
+    if (version == 0) {
+        if (query_int(db, file, "SELECT count(*) FROM sqlite_schema", "cannot read the schema") != 0) {
+            fail(file,
+                 "not a Parley database (it has tables but no Parley schema version); refusing to touch it");
+        }
+    } else if (application_id != parley_application_id) {
+        fail(file, "not a Parley database (application_id " + std::to_string(application_id) +
+                       "); refusing to touch it");
+    }
+
+    if (options.check_at_open && version > 0) {
+        std::string verdict = query_text(db, file, "PRAGMA quick_check(1)", "integrity check failed");
+        if (verdict != "ok") {
+            // quick_check's report spans lines ("*** in database main ***\nPage 7: ..."); keep the
+            // error to the one line main prints.
+            std::replace(verdict.begin(), verdict.end(), '\n', ' ');
+            fail(file, "database is corrupt (quick_check: " + verdict + "); restore it from a backup");
+        }
+    }
+
+    const std::string mode = query_text(db, file, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode");
+    if (mode != "wal") {
+        fail(file, "cannot switch to WAL mode (journal mode is " + mode + ")");
+    }
+    exec(db, file,
+         std::string("PRAGMA synchronous = ") + (options.sync == sqlite_sync::full ? "FULL" : "NORMAL"),
+         "cannot set synchronous");
+    exec(db, file, "PRAGMA cache_size = -" + std::to_string(options.cache_bytes / 1024),
+         "cannot set cache_size");
+    exec(db, file, "PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint_pages),
+         "cannot set wal_autocheckpoint");
+
+    for (const Migration& migration : sqlite_migrations()) {
+        if (migration.version <= version) {
+            continue;
+        }
+        const std::string what = "migrating the schema to version " + std::to_string(migration.version);
+        exec(db, file, "BEGIN IMMEDIATE", what);
+        const int rc = sqlite3_exec(db, std::string(migration.sql).c_str(), nullptr, nullptr, nullptr);
+        if (rc != SQLITE_OK) {
+            const std::string cause = describe(db, rc);
+            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+            fail(file, what + ": " + cause);
+        }
+        exec(db, file,
+             "PRAGMA user_version = " + std::to_string(migration.version) +
+                 "; PRAGMA application_id = " + std::to_string(parley_application_id),
+             what);
+        exec(db, file, "COMMIT", what);
+    }
+    // Take the write lock now (exclusive mode keeps it until close) so that nothing can come
+    // between opening and the first append().
+    exec(db, file, "BEGIN IMMEDIATE; COMMIT", "cannot lock the database for writing");
+}
+
+// The connection handle, opened, checked and migrated, so that statements can be prepared against
+// the schema as soon as it exists. sqlite3_close_v2 waits for statements still alive, so member
+// order in the store cannot turn into a leaked handle.
+class Connection {
+public:
+    Connection(const fs::path& file, const SqliteOptions& options) {
+        // NOMUTEX: one thread uses the connection, so SQLite's own per-call mutex is pure cost.
+        const int rc = sqlite3_open_v2(
+            file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+        if (rc != SQLITE_OK) {
+            const std::string cause = db_ == nullptr ? sqlite3_errstr(rc) : sqlite3_errmsg(db_);
+            sqlite3_close_v2(db_);
+            fail(file, "cannot open: " + cause);
+        }
+        sqlite3_extended_result_codes(db_, 1);
+        try {
+            check_and_migrate(db_, file, options);
+        } catch (...) {
+            sqlite3_close_v2(db_);
+            throw;
+        }
+    }
+    ~Connection() { sqlite3_close_v2(db_); }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+
+    sqlite3* get() const { return db_; }
+
+private:
+    sqlite3* db_ = nullptr;
+};
+
+// --- the store -----------------------------------------------------------------------------------
+
+// Columns every message query returns, in this order, for read_message().
+constexpr std::string_view message_columns =
+    "m.id, m.ts, m.sender, m.recipient, m.body, m.sender_seq, m.recipient_seq";
+
+std::string concat(std::initializer_list<std::string_view> parts) {
+    std::string sql;
+    for (const std::string_view part : parts) {
+        sql += part;
+    }
+    return sql;
+}
+
+class SqliteStore final : public MessageStore {
+public:
+    SqliteStore(const fs::path& data_dir, const SqliteOptions& options)
+        : file_(data_dir / sqlite_db_file), lock_(data_dir / sqlite_lock_file, file_), db_(file_, options),
+          begin_(db_.get(), "BEGIN IMMEDIATE"), commit_(db_.get(), "COMMIT"),
+          rollback_(db_.get(), "ROLLBACK"),
+          user_by_name_(
+              db_.get(),
+              "SELECT id, pushed_seq, max(seq_floor, coalesce((SELECT max(seq) FROM inbox WHERE user = "
+              "users.id), 0)) FROM users WHERE name = ?1"),
+          user_by_id_(
+              db_.get(),
+              "SELECT name, pushed_seq, max(seq_floor, coalesce((SELECT max(seq) FROM inbox WHERE user = "
+              "users.id), 0)) FROM users WHERE id = ?1"),
+          insert_user_(db_.get(), "INSERT INTO users (name) VALUES (?1)"),
+          update_pushed_seq_(db_.get(), "UPDATE users SET pushed_seq = max(pushed_seq, ?2) WHERE id = ?1"),
+          find_duplicate_(db_.get(), concat({"SELECT ", message_columns,
+                                             " FROM messages AS m WHERE m.sender = ?1 AND m.client_id = ?2 "
+                                             "AND m.ts >= ?3 ORDER BY m.id DESC LIMIT 1"})),
+          insert_message_(db_.get(),
+                          "INSERT INTO messages (id, ts, sender, recipient, lo, hi, sender_seq, "
+                          "recipient_seq, client_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+          insert_inbox_(db_.get(), "INSERT INTO inbox (user, seq, msg_id) VALUES (?1, ?2, ?3)"),
+          insert_conversation_(db_.get(), "INSERT INTO conversations (user, peer) VALUES (?1, ?2) "
+                                          "ON CONFLICT (user, peer) DO NOTHING"),
+          select_inbox_(db_.get(), concat({"SELECT i.seq, ", message_columns,
+                                           " FROM inbox AS i CROSS JOIN messages AS m ON m.id = i.msg_id "
+                                           "WHERE i.user = ?1 AND i.seq > ?2 ORDER BY i.seq LIMIT ?3"})),
+          select_history_(db_.get(),
+                          concat({"SELECT ", message_columns,
+                                  " FROM messages AS m WHERE m.lo = ?1 AND m.hi = ?2 AND m.id < ?3 "
+                                  "ORDER BY m.id DESC LIMIT ?4"})),
+          select_conversations_(
+              db_.get(), concat({"SELECT x.peer, x.read_up_to, x.peer_read_up_to, x.peer_delivered_up_to, ",
+                                 message_columns,
+                                 " FROM (SELECT c.peer AS peer, c.read_up_to AS read_up_to, "
+                                 "coalesce(p.read_up_to, 0) AS peer_read_up_to, "
+                                 "coalesce(p.delivered_up_to, 0) AS peer_delivered_up_to, "
+                                 "(SELECT max(id) FROM messages WHERE lo = min(c.user, c.peer) "
+                                 "AND hi = max(c.user, c.peer)) AS last "
+                                 "FROM conversations AS c "
+                                 "LEFT JOIN conversations AS p ON p.user = c.peer AND p.peer = c.user "
+                                 "WHERE c.user = ?1) AS x "
+                                 "CROSS JOIN messages AS m ON m.id = x.last ORDER BY m.id DESC"})),
+          count_unread_(db_.get(), "SELECT count(*) FROM messages "
+                                   "WHERE lo = ?1 AND hi = ?2 AND id > ?3 AND sender = ?4"),
+          select_marks_(db_.get(),
+                        "SELECT (SELECT max(id) FROM messages WHERE lo = ?3 AND hi = ?4), read_up_to, "
+                        "delivered_up_to FROM conversations WHERE user = ?1 AND peer = ?2"),
+          update_marks_(db_.get(), "UPDATE conversations SET read_up_to = ?3, delivered_up_to = ?4 "
+                                   "WHERE user = ?1 AND peer = ?2"),
+          select_oldest_(db_.get(), "SELECT id, ts, sender, recipient, sender_seq, recipient_seq "
+                                    "FROM messages ORDER BY id LIMIT ?1"),
+          raise_seq_floor_(db_.get(),
+                           "UPDATE users SET seq_floor = max(seq_floor, "
+                           "coalesce((SELECT max(seq) FROM inbox WHERE user = ?1), 0)) WHERE id = ?1"),
+          raise_msg_id_floor_(db_.get(), "UPDATE meta SET value = max(value, ?1) WHERE key = 'msg_id_floor'"),
+          delete_inbox_(db_.get(), "DELETE FROM inbox WHERE user = ?1 AND seq = ?2"),
+          delete_message_(db_.get(), "DELETE FROM messages WHERE id = ?1"),
+          conversation_last_(db_.get(), "SELECT max(id) FROM messages WHERE lo = ?1 AND hi = ?2"),
+          delete_conversation_(db_.get(), "DELETE FROM conversations "
+                                          "WHERE (user = ?1 AND peer = ?2) OR (user = ?2 AND peer = ?1)") {
+        next_msg_id_ =
+            static_cast<std::uint64_t>(query_int(db_.get(), file_,
+                                                 "SELECT max(coalesce((SELECT max(id) FROM messages), 0), "
+                                                 "(SELECT value FROM meta WHERE key = 'msg_id_floor'))",
+                                                 "cannot read the last msg_id")) +
+            1;
+    }
+
+    ~SqliteStore() override {
+        // Persist set_pushed_seq() values no append has carried yet; a failure here only costs
+        // some re-sent messages after the restart.
+        if (!dirty_pushed_.empty()) {
+            (void)transact<bool>([] { return result<bool>(true); }, [] {});
+        }
+    }
+
+    SqliteStore(const SqliteStore&) = delete;
+    SqliteStore& operator=(const SqliteStore&) = delete;
+
+    result<std::vector<AppendResult>> append(std::span<const NewMessage> batch, std::int64_t now_ms,
+                                             std::int64_t idempotency_window_ms) override {
+        if (batch.empty()) {
+            return std::vector<AppendResult>{};
+        }
+        const std::uint64_t next_msg_id_before = next_msg_id_;
+        ++batch_epoch_;
+        touched_.clear();
+        created_.clear();
+        return transact<std::vector<AppendResult>>(
+            [&] { return append_in_transaction(batch, now_ms, idempotency_window_ms); },
+            [&] {
+                // Nothing of the batch is stored, so nothing of it may stay in the counters: the
+                // next batch reuses these ids and seqs, keeping both gap-free.
+                next_msg_id_ = next_msg_id_before;
+                for (User* u : touched_) {
+                    u->last_seq = u->last_seq_before_batch;
+                }
+                for (const std::int64_t id : created_) {
+                    forget_user(id);
+                }
+            });
+    }
+
+    result<std::vector<InboxEntry>> inbox_since(const std::string& user, std::uint64_t since_seq,
+                                                std::size_t limit) override {
+        std::vector<InboxEntry> entries;
+        auto u = find_user(user);
+        if (!u) {
+            return u.error();
+        }
+        if (*u == nullptr || limit == 0) {
+            return entries;
+        }
+        auto use = select_inbox_.use();
+        select_inbox_.bind(1, (*u)->id).bind(2, since_seq).bind(3, as_limit(limit));
+        for (;;) {
+            auto row = select_inbox_.step();
+            if (!row) {
+                return row.error();
+            }
+            if (!*row) {
+                return entries;
+            }
+            auto message = read_message(select_inbox_, 1);
+            if (!message) {
+                return message.error();
+            }
+            entries.push_back({select_inbox_.uint64(0), std::move(*message)});
+        }
+    }
+
+    result<std::uint64_t> last_seq(const std::string& user) override {
+        auto u = find_user(user);
+        if (!u) {
+            return u.error();
+        }
+        return *u == nullptr ? 0 : (*u)->last_seq;
+    }
+
+    result<std::uint64_t> pushed_seq(const std::string& user) override {
+        auto u = find_user(user);
+        if (!u) {
+            return u.error();
+        }
+        return *u == nullptr ? 0 : (*u)->pushed_seq;
+    }
+
+    result<void> set_pushed_seq(const std::string& user, std::uint64_t seq) override {
+        auto u = find_user(user);
+        if (!u) {
+            return u.error();
+        }
+        User* found = *u;
+        // Nothing was pushed beyond what exists; clamping also means an unknown user needs no row.
+        if (found == nullptr || std::min(seq, found->last_seq) <= found->pushed_seq) {
+            return {};
+        }
+        found->pushed_seq = std::min(seq, found->last_seq);
+        if (!found->pushed_dirty) {
+            found->pushed_dirty = true;
+            dirty_pushed_.push_back(found);
+        }
+        return {};
+    }
+
+    result<std::vector<StoredMessage>> history(const std::string& user, const std::string& peer,
+                                               std::uint64_t before, std::size_t limit) override {
+        std::vector<StoredMessage> page;
+        auto both = find_both(user, peer);
+        if (!both) {
+            return both.error();
+        }
+        if (!*both || limit == 0) {
+            return page;
+        }
+        const std::int64_t a = (*both)->first->id;
+        const std::int64_t b = (*both)->second->id;
+        auto use = select_history_.use();
+        select_history_.bind(1, std::min(a, b)).bind(2, std::max(a, b));
+        select_history_.bind(3, before == 0 ? std::numeric_limits<std::int64_t>::max()
+                                            : static_cast<std::int64_t>(before));
+        select_history_.bind(4, as_limit(limit));
+        for (;;) {
+            auto row = select_history_.step();
+            if (!row) {
+                return row.error();
+            }
+            if (!*row) {
+                return page;
+            }
+            auto message = read_message(select_history_, 0);
+            if (!message) {
+                return message.error();
+            }
+            page.push_back(std::move(*message));
+        }
+    }
+
+    result<std::vector<Conversation>> conversations(const std::string& user) override {
+        std::vector<Conversation> list;
+        std::vector<std::int64_t> peer_ids;
+        auto u = find_user(user);
+        if (!u) {
+            return u.error();
+        }
+        if (*u == nullptr) {
+            return list;
+        }
+        const std::int64_t user_id = (*u)->id;
+        {
+            auto use = select_conversations_.use();
+            select_conversations_.bind(1, user_id);
+            for (;;) {
+                auto row = select_conversations_.step();
+                if (!row) {
+                    return row.error();
+                }
+                if (!*row) {
+                    break;
+                }
+                const std::int64_t peer_id = select_conversations_.int64(0);
+                auto peer = user_by_id(peer_id);
+                auto last = read_message(select_conversations_, 4);
+                if (!peer || !last) {
+                    return peer ? last.error() : peer.error();
+                }
+                Conversation c;
+                c.peer = *(*peer)->name;
+                c.read_up_to = select_conversations_.uint64(1);
+                c.peer_read_up_to = select_conversations_.uint64(2);
+                c.peer_delivered_up_to = select_conversations_.uint64(3);
+                c.last = std::move(*last);
+                list.push_back(std::move(c));
+                peer_ids.push_back(peer_id);
+            }
+        }
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            auto use = count_unread_.use();
+            count_unread_.bind(1, std::min(user_id, peer_ids[i])).bind(2, std::max(user_id, peer_ids[i]));
+            count_unread_.bind(3, list[i].read_up_to).bind(4, peer_ids[i]);
+            auto row = count_unread_.step();
+            if (!row) {
+                return row.error();
+            }
+            list[i].unread = count_unread_.uint64(0);
+        }
+        return list;
+    }
+
+    result<std::vector<std::uint64_t>> record_receipts(std::span<const Receipt> receipts) override {
+        if (receipts.empty()) {
+            return std::vector<std::uint64_t>{};
+        }
+        return transact<std::vector<std::uint64_t>>([&] { return receipts_in_transaction(receipts); }, [] {});
+    }
+
+    result<std::size_t> prune(std::int64_t before_ms, std::size_t max_messages) override {
+        if (max_messages == 0) {
+            return std::size_t{0};
+        }
+        return transact<std::size_t>([&] { return prune_in_transaction(before_ms, max_messages); }, [] {});
+    }
+
+private:
+    struct User {
+        std::int64_t id = 0;
+        const std::string* name = nullptr; // the key in users_by_name_
+        std::uint64_t last_seq = 0;
+        std::uint64_t pushed_seq = 0;
+        bool pushed_dirty = false; // pushed_seq is ahead of the database
+        // Undo state for a failed append(): last_seq before the batch with this epoch touched it.
+        std::uint64_t batch_epoch = 0;
+        std::uint64_t last_seq_before_batch = 0;
+    };
+
+    // Runs `body` between BEGIN IMMEDIATE and COMMIT, with any pending pushed_seqs. On failure
+    // rolls back, calls `undo` to restore what body changed in memory, and returns the error.
+    template <class T, class Body, class Undo> result<T> transact(Body&& body, Undo&& undo) {
+        if (auto begun = run(begin_); !begun) {
+            return {boost::system::in_place_error, begun.error()};
+        }
+        result<T> out = body();
+        if (out) {
+            if (auto written = write_pushed_seqs(); !written) {
+                out = result<T>(boost::system::in_place_error, written.error());
+            }
+        }
+        if (out) {
+            if (auto committed = run(commit_); committed) {
+                for (User* u : dirty_pushed_) {
+                    u->pushed_dirty = false;
+                }
+                dirty_pushed_.clear();
+                return out;
+            } else {
+                out = result<T>(boost::system::in_place_error, committed.error());
+            }
+        }
+        // A failed COMMIT may already have rolled back; only roll back a transaction still open.
+        if (sqlite3_get_autocommit(db_.get()) == 0) {
+            (void)run(rollback_);
+        }
+        undo();
+        return out;
+    }
+
+    static result<void> run(Statement& statement) {
+        auto use = statement.use();
+        return statement.run();
+    }
+
+    result<void> write_pushed_seqs() {
+        for (User* u : dirty_pushed_) {
+            auto use = update_pushed_seq_.use();
+            update_pushed_seq_.bind(1, u->id).bind(2, u->pushed_seq);
+            if (auto done = update_pushed_seq_.run(); !done) {
+                return done;
+            }
+        }
+        return {};
+    }
+
+    result<std::vector<AppendResult>> append_in_transaction(std::span<const NewMessage> batch,
+                                                            std::int64_t now_ms, std::int64_t window_ms) {
+        std::vector<AppendResult> results;
+        results.reserve(batch.size());
+        conversation_sides_.clear();
+        for (const NewMessage& in : batch) {
+            auto from_found = find_or_create_user(in.from);
+            if (!from_found) {
+                return from_found.error();
+            }
+            auto to_found = find_or_create_user(in.to);
+            if (!to_found) {
+                return to_found.error();
+            }
+            User* from = *from_found;
+            User* to = *to_found;
+
+            if (window_ms > 0 && !in.client_id.empty()) {
+                auto earlier = find_duplicate(from->id, in.client_id, window_start(now_ms, window_ms));
+                if (!earlier) {
+                    return earlier.error();
+                }
+                if (*earlier) {
+                    results.push_back({std::move(**earlier), true});
+                    continue;
+                }
+            }
+
+            touch(from);
+            touch(to);
+            StoredMessage m;
+            m.msg_id = next_msg_id_++;
+            m.ts_ms = now_ms;
+            m.from = in.from;
+            m.to = in.to;
+            m.text = in.text;
+            m.from_seq = ++from->last_seq;
+            m.to_seq = from == to ? m.from_seq : ++to->last_seq;
+
+            {
+                auto use = insert_message_.use();
+                insert_message_.bind(1, m.msg_id).bind(2, now_ms).bind(3, from->id).bind(4, to->id);
+                insert_message_.bind(5, std::min(from->id, to->id)).bind(6, std::max(from->id, to->id));
+                insert_message_.bind(7, m.from_seq).bind(8, m.to_seq);
+                if (in.client_id.empty()) {
+                    insert_message_.bind_null(9);
+                } else {
+                    insert_message_.bind(9, in.client_id);
+                }
+                insert_message_.bind(10, in.text);
+                if (auto done = insert_message_.run(); !done) {
+                    return done.error();
+                }
+            }
+            if (auto done = insert_inbox(from->id, m.from_seq, m.msg_id); !done) {
+                return done.error();
+            }
+            if (from != to) {
+                if (auto done = insert_inbox(to->id, m.to_seq, m.msg_id); !done) {
+                    return done.error();
+                }
+                conversation_sides_.emplace_back(to->id, from->id);
+            }
+            conversation_sides_.emplace_back(from->id, to->id);
+            results.push_back({std::move(m), false});
+        }
+
+        // Each side's row once a batch, not once a message; it exists already unless this is
+        // the pair's first message, and then the insert reads a page without dirtying it.
+        std::sort(conversation_sides_.begin(), conversation_sides_.end());
+        conversation_sides_.erase(std::unique(conversation_sides_.begin(), conversation_sides_.end()),
+                                  conversation_sides_.end());
+        for (const auto& [user, peer] : conversation_sides_) {
+            auto use = insert_conversation_.use();
+            insert_conversation_.bind(1, user).bind(2, peer);
+            if (auto done = insert_conversation_.run(); !done) {
+                return done.error();
+            }
+        }
+        return results;
+    }
+
+    result<void> insert_inbox(std::int64_t user, std::uint64_t seq, std::uint64_t msg_id) {
+        auto use = insert_inbox_.use();
+        insert_inbox_.bind(1, user).bind(2, seq).bind(3, msg_id);
+        return insert_inbox_.run();
+    }
+
+    // The newest message `sender` stored with `client_id` at or after `oldest_ts`, if any; it may
+    // be one inserted earlier in the current transaction.
+    result<std::optional<StoredMessage>> find_duplicate(std::int64_t sender, const std::string& client_id,
+                                                        std::int64_t oldest_ts) {
+        auto use = find_duplicate_.use();
+        find_duplicate_.bind(1, sender).bind(2, client_id).bind(3, oldest_ts);
+        auto row = find_duplicate_.step();
+        if (!row) {
+            return row.error();
+        }
+        if (!*row) {
+            return std::optional<StoredMessage>();
+        }
+        auto message = read_message(find_duplicate_, 0);
+        if (!message) {
+            return message.error();
+        }
+        return std::optional<StoredMessage>(std::move(*message));
+    }
+
+    result<std::vector<std::uint64_t>> receipts_in_transaction(std::span<const Receipt> receipts) {
+        std::vector<std::uint64_t> marks;
+        marks.reserve(receipts.size());
+        for (const Receipt& r : receipts) {
+            auto both = find_both(r.user, r.peer);
+            if (!both) {
+                return both.error();
+            }
+            if (!*both) {
+                marks.push_back(0);
+                continue;
+            }
+            const std::int64_t user = (*both)->first->id;
+            const std::int64_t peer = (*both)->second->id;
+            auto use = select_marks_.use();
+            select_marks_.bind(1, user)
+                .bind(2, peer)
+                .bind(3, std::min(user, peer))
+                .bind(4, std::max(user, peer));
+            auto row = select_marks_.step();
+            if (!row) {
+                return row.error();
+            }
+            if (!*row || select_marks_.is_null(0)) {
+                marks.push_back(0); // they never talked, or retention deleted it all
+                continue;
+            }
+            const std::uint64_t up_to = std::min(r.up_to, select_marks_.uint64(0));
+            const std::uint64_t read = select_marks_.uint64(1);
+            const std::uint64_t delivered = select_marks_.uint64(2);
+            const std::uint64_t new_read = r.kind == receipt_kind::read ? std::max(read, up_to) : read;
+            const std::uint64_t new_delivered = std::max({delivered, new_read, up_to});
+            if (new_read != read || new_delivered != delivered) {
+                auto update = update_marks_.use();
+                update_marks_.bind(1, user).bind(2, peer).bind(3, new_read).bind(4, new_delivered);
+                if (auto done = update_marks_.run(); !done) {
+                    return done.error();
+                }
+            }
+            marks.push_back(r.kind == receipt_kind::read ? new_read : new_delivered);
+        }
+        return marks;
+    }
+
+    result<std::size_t> prune_in_transaction(std::int64_t before_ms, std::size_t max_messages) {
+        struct Doomed {
+            std::int64_t id, sender, recipient;
+            std::uint64_t sender_seq, recipient_seq;
+        };
+        std::vector<Doomed> doomed;
+        {
+            auto use = select_oldest_.use();
+            select_oldest_.bind(1, as_limit(max_messages));
+            for (;;) {
+                auto row = select_oldest_.step();
+                if (!row) {
+                    return row.error();
+                }
+                if (!*row || select_oldest_.int64(1) >= before_ms) {
+                    break;
+                }
+                doomed.push_back({select_oldest_.int64(0), select_oldest_.int64(2), select_oldest_.int64(3),
+                                  select_oldest_.uint64(4), select_oldest_.uint64(5)});
+            }
+        }
+        if (doomed.empty()) {
+            return std::size_t{0};
+        }
+
+        // Record the counters' floors first: once a user's newest inbox entry or the newest
+        // message is gone, the database alone no longer knows how far they went.
+        {
+            auto use = raise_msg_id_floor_.use();
+            raise_msg_id_floor_.bind(1, next_msg_id_ - 1);
+            if (auto done = raise_msg_id_floor_.run(); !done) {
+                return done.error();
+            }
+        }
+        std::vector<std::int64_t> users;
+        std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
+        for (const Doomed& d : doomed) {
+            users.push_back(d.sender);
+            users.push_back(d.recipient);
+            pairs.emplace_back(std::min(d.sender, d.recipient), std::max(d.sender, d.recipient));
+        }
+        std::sort(users.begin(), users.end());
+        users.erase(std::unique(users.begin(), users.end()), users.end());
+        std::sort(pairs.begin(), pairs.end());
+        pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
+        for (const std::int64_t user : users) {
+            auto use = raise_seq_floor_.use();
+            raise_seq_floor_.bind(1, user);
+            if (auto done = raise_seq_floor_.run(); !done) {
+                return done.error();
+            }
+        }
+
+        for (const Doomed& d : doomed) {
+            if (auto done = delete_inbox(d.sender, d.sender_seq); !done) {
+                return done.error();
+            }
+            if (d.recipient != d.sender) {
+                if (auto done = delete_inbox(d.recipient, d.recipient_seq); !done) {
+                    return done.error();
+                }
+            }
+            auto use = delete_message_.use();
+            delete_message_.bind(1, d.id);
+            if (auto done = delete_message_.run(); !done) {
+                return done.error();
+            }
+        }
+
+        for (const auto& [lo, hi] : pairs) {
+            // A conversation whose messages are all gone loses its rows (and read marks), so
+            // conversations() never lists it.
+            bool emptied = false;
+            {
+                auto use = conversation_last_.use();
+                conversation_last_.bind(1, lo).bind(2, hi);
+                auto row = conversation_last_.step();
+                if (!row) {
+                    return row.error();
+                }
+                emptied = !*row || conversation_last_.is_null(0);
+            }
+            if (emptied) {
+                auto use = delete_conversation_.use();
+                delete_conversation_.bind(1, lo).bind(2, hi);
+                if (auto done = delete_conversation_.run(); !done) {
+                    return done.error();
+                }
+            }
+        }
+        return doomed.size();
+    }
+
+    result<void> delete_inbox(std::int64_t user, std::uint64_t seq) {
+        auto use = delete_inbox_.use();
+        delete_inbox_.bind(1, user).bind(2, seq);
+        return delete_inbox_.run();
+    }
+
+    // Reads message_columns, starting at column `first`.
+    result<StoredMessage> read_message(Statement& row, int first) {
+        auto from = user_by_id(row.int64(first + 2));
+        if (!from) {
+            return from.error();
+        }
+        auto to = user_by_id(row.int64(first + 3));
+        if (!to) {
+            return to.error();
+        }
+        StoredMessage m;
+        m.msg_id = row.uint64(first);
+        m.ts_ms = row.int64(first + 1);
+        m.from = *(*from)->name;
+        m.to = *(*to)->name;
+        m.text = std::string(row.text(first + 4));
+        m.from_seq = row.uint64(first + 5);
+        m.to_seq = row.uint64(first + 6);
+        return m;
+    }
+
+    // --- the user cache: names <-> ids and each user's counters, loaded on first use ---
+
+    // Remembers `last_seq` from before the current batch touched `u`, once per batch.
+    void touch(User* u) {
+        if (u->batch_epoch != batch_epoch_) {
+            u->batch_epoch = batch_epoch_;
+            u->last_seq_before_batch = u->last_seq;
+            touched_.push_back(u);
+        }
+    }
+
+    User* remember(std::string name, std::int64_t id, std::uint64_t pushed_seq, std::uint64_t last_seq) {
+        auto [it, inserted] = users_by_name_.try_emplace(std::move(name));
+        User& u = it->second;
+        u.id = id;
+        u.name = &it->first;
+        u.pushed_seq = pushed_seq;
+        u.last_seq = last_seq;
+        users_by_id_[id] = &u;
+        return &u;
+    }
+
+    void forget_user(std::int64_t id) {
+        const auto it = users_by_id_.find(id);
+        if (it != users_by_id_.end()) {
+            const std::string name = *it->second->name;
+            users_by_id_.erase(it);
+            users_by_name_.erase(name);
+        }
+    }
+
+    // The user called `name`, or nullptr if there is none; never creates one, so reads by
+    // unknown names leave no trace.
+    result<User*> find_user(const std::string& name) {
+        if (const auto it = users_by_name_.find(name); it != users_by_name_.end()) {
+            return &it->second;
+        }
+        auto use = user_by_name_.use();
+        user_by_name_.bind(1, name);
+        auto row = user_by_name_.step();
+        if (!row) {
+            return row.error();
+        }
+        if (!*row) {
+            return nullptr;
+        }
+        return remember(name, user_by_name_.int64(0), user_by_name_.uint64(1), user_by_name_.uint64(2));
+    }
+
+    result<User*> user_by_id(std::int64_t id) {
+        if (const auto it = users_by_id_.find(id); it != users_by_id_.end()) {
+            return it->second;
+        }
+        auto use = user_by_id_.use();
+        user_by_id_.bind(1, id);
+        auto row = user_by_id_.step();
+        if (!row) {
+            return row.error();
+        }
+        if (!*row) {
+            // A message names a user id with no row: the database is inconsistent.
+            return make_sqlite_error(SQLITE_CORRUPT);
+        }
+        return remember(std::string(user_by_id_.text(0)), id, user_by_id_.uint64(1), user_by_id_.uint64(2));
+    }
+
+    // Inside append()'s transaction only: a new user is forgotten again if the batch rolls back.
+    result<User*> find_or_create_user(const std::string& name) {
+        auto found = find_user(name);
+        if (!found || *found != nullptr) {
+            return found;
+        }
+        auto use = insert_user_.use();
+        insert_user_.bind(1, name);
+        if (auto done = insert_user_.run(); !done) {
+            return done.error();
+        }
+        const std::int64_t id = sqlite3_last_insert_rowid(db_.get());
+        created_.push_back(id);
+        return remember(name, id, 0, 0);
+    }
+
+    // Both users, or nothing if either has never been seen.
+    result<std::optional<std::pair<User*, User*>>> find_both(const std::string& user,
+                                                             const std::string& peer) {
+        auto u = find_user(user);
+        if (!u) {
+            return u.error();
+        }
+        auto p = find_user(peer);
+        if (!p) {
+            return p.error();
+        }
+        if (*u == nullptr || *p == nullptr) {
+            return std::optional<std::pair<User*, User*>>();
+        }
+        return std::optional<std::pair<User*, User*>>(std::in_place, *u, *p);
+    }
+
+    fs::path file_;
+    LockFile lock_; // released last: the database is closed before another process may open it
+    Connection db_;
+    Statement begin_, commit_, rollback_;
+    Statement user_by_name_, user_by_id_, insert_user_, update_pushed_seq_;
+    Statement find_duplicate_, insert_message_, insert_inbox_, insert_conversation_;
+    Statement select_inbox_, select_history_, select_conversations_, count_unread_;
+    Statement select_marks_, update_marks_;
+    Statement select_oldest_, raise_seq_floor_, raise_msg_id_floor_, delete_inbox_, delete_message_;
+    Statement conversation_last_, delete_conversation_;
+
+    // The only writer's counters: the database holds no sequence of its own (see the schema).
+    std::uint64_t next_msg_id_ = 1;
+    std::unordered_map<std::string, User> users_by_name_; // nodes stay put, so User* are stable
+    std::unordered_map<std::int64_t, User*> users_by_id_;
+    std::vector<User*> dirty_pushed_;
+
+    // Scratch of the append() in progress, kept to reuse their memory.
+    std::uint64_t batch_epoch_ = 0;
+    std::vector<User*> touched_;
+    std::vector<std::int64_t> created_;
+    std::vector<std::pair<std::int64_t, std::int64_t>> conversation_sides_; // (user, peer)
+};
+
+} // namespace
+
+std::unique_ptr<MessageStore> open_sqlite_store(const fs::path& data_dir, SqliteOptions options) {
+    std::error_code ec;
+    fs::create_directories(data_dir, ec);
+    if (ec) {
+        fail(data_dir / sqlite_db_file, "cannot create the data directory: " + ec.message());
+    }
+    auto store = std::make_unique<SqliteStore>(data_dir, options);
+    // parley.db and its -wal file may have just been created: make their directory entries
+    // durable too, or a power cut could lose the file that holds the first acked commits. (The
+    // WAL file then stays for as long as the store is open; checkpoints reuse it.)
+    const int dir_fd = ::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+        const int err = errno;
+        if (dir_fd >= 0) {
+            ::close(dir_fd);
+        }
+        fail(data_dir / sqlite_db_file, "cannot sync the data directory: " + std::string(std::strerror(err)));
+    }
+    ::close(dir_fd);
+    return store;
+}
+
+} // namespace parley::store

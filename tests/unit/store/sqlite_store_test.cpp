@@ -1,0 +1,412 @@
+#include "store/sqlite_store.hpp"
+
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sqlite3.h>
+
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+// What only the SQLite store has to show: data survives a restart and a SIGKILL, and a database
+// it must not use (in use, corrupt, foreign, newer) is refused at open with a clear line and left
+// exactly as it was. The shared behaviour is in message_store_contract_test.cpp.
+
+namespace parley::store {
+namespace {
+
+namespace fs = std::filesystem;
+using testing_support::TempDir;
+
+constexpr std::int64_t t0 = 1'700'000'000'000;
+constexpr std::int64_t day = std::int64_t{24} * 3600 * 1000;
+
+NewMessage chat(std::string from, std::string to, std::string text, std::string client_id = "") {
+    return {std::move(from), std::move(to), std::move(text), std::move(client_id)};
+}
+
+fs::path db_file(const TempDir& dir) {
+    return dir.path() / sqlite_db_file;
+}
+
+// The message open_sqlite_store() throws, or "" if it opened.
+std::string open_error(const fs::path& dir) {
+    try {
+        auto store = open_sqlite_store(dir);
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+std::string read_bytes(const fs::path& file) {
+    std::ifstream in(file, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void write_bytes(const fs::path& file, const std::string& bytes, std::streamoff offset = 0) {
+    std::fstream out(file, std::ios::binary | std::ios::in | std::ios::out);
+    if (!out) {
+        out.open(file, std::ios::binary | std::ios::out);
+    }
+    out.seekp(offset);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Runs SQL on a database file directly, as another program would, and returns the first column
+// of the last row.
+std::string raw_sql(const fs::path& file, const std::string& sql) {
+    sqlite3* db = nullptr;
+    std::string last;
+    if (sqlite3_open(file.c_str(), &db) == SQLITE_OK) {
+        auto collect = [](void* out, int, char** values, char**) {
+            *static_cast<std::string*>(out) = values[0] == nullptr ? "" : values[0];
+            return 0;
+        };
+        char* error = nullptr;
+        if (sqlite3_exec(db, sql.c_str(), collect, &last, &error) != SQLITE_OK) {
+            ADD_FAILURE() << sql << ": " << (error ? error : "?");
+            sqlite3_free(error);
+        }
+    }
+    sqlite3_close(db);
+    return last;
+}
+
+std::set<std::uint64_t> all_msg_ids(MessageStore& store, const std::vector<std::string>& users) {
+    std::set<std::uint64_t> ids;
+    for (const std::string& user : users) {
+        auto entries = store.inbox_since(user, 0, 1'000'000);
+        EXPECT_TRUE(entries.has_value());
+        if (!entries) {
+            continue;
+        }
+        for (std::size_t i = 0; i < entries->size(); ++i) {
+            EXPECT_EQ((*entries)[i].seq, i + 1) << user << ": seqs must be gap-free";
+            ids.insert((*entries)[i].message.msg_id);
+        }
+    }
+    return ids;
+}
+
+TEST(SqliteStore, ReopenKeepsEverythingAndContinuesAboveIt) {
+    TempDir dir;
+    StoredMessage first, second;
+    {
+        auto store = open_sqlite_store(dir.path());
+        auto r = store->append(
+            std::vector{chat("alice", "bob", "one", "\"c1\""), chat("bob", "alice", "two")}, t0, day);
+        ASSERT_TRUE(r.has_value());
+        first = (*r)[0].message;
+        second = (*r)[1].message;
+        ASSERT_TRUE(store->record_receipt({"alice", "bob", receipt_kind::read, second.msg_id}).has_value());
+        ASSERT_TRUE(store->set_pushed_seq("bob", 2).has_value()); // persisted at close at the latest
+    }
+    auto store = open_sqlite_store(dir.path());
+    auto alice = store->inbox_since("alice", 0, 10);
+    ASSERT_TRUE(alice.has_value());
+    ASSERT_EQ(alice->size(), 2u);
+    EXPECT_EQ((*alice)[0].message.text, "one");
+    EXPECT_EQ((*alice)[1].message.msg_id, second.msg_id);
+    EXPECT_EQ(*store->pushed_seq("bob"), 2u);
+    EXPECT_EQ(*store->last_seq("alice"), 2u);
+    auto conversations = store->conversations("alice");
+    ASSERT_TRUE(conversations.has_value());
+    ASSERT_EQ(conversations->size(), 1u);
+    EXPECT_EQ((*conversations)[0].read_up_to, second.msg_id);
+    EXPECT_EQ((*conversations)[0].unread, 0u);
+
+    auto r = store->append(std::vector{chat("alice", "bob", "three"), chat("alice", "bob", "one", "\"c1\"")},
+                           t0 + 1000, day);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_GT((*r)[0].message.msg_id, second.msg_id);
+    EXPECT_EQ((*r)[0].message.from_seq, 3u);
+    EXPECT_EQ((*r)[0].message.to_seq, 3u);
+    EXPECT_TRUE((*r)[1].duplicate); // idempotency survives the restart
+    EXPECT_EQ((*r)[1].message.msg_id, first.msg_id);
+}
+
+TEST(SqliteStore, ReopenAfterPruningEverythingReusesNoIdOrSeq) {
+    TempDir dir;
+    std::uint64_t last_id = 0;
+    {
+        auto store = open_sqlite_store(dir.path());
+        for (int i = 0; i < 3; ++i) {
+            auto r = store->append(std::vector{chat("alice", "bob", "x")}, t0, day);
+            ASSERT_TRUE(r.has_value());
+            last_id = r->front().message.msg_id;
+        }
+        ASSERT_EQ(*store->prune(t0 + 1, 100), 3u);
+    }
+    auto store = open_sqlite_store(dir.path());
+    EXPECT_EQ(*store->last_seq("alice"), 3u);
+    EXPECT_TRUE(store->conversations("alice")->empty());
+    auto r = store->append(std::vector{chat("bob", "alice", "y")}, t0 + 2, day);
+    ASSERT_TRUE(r.has_value());
+    EXPECT_GT(r->front().message.msg_id, last_id);
+    EXPECT_EQ(r->front().message.from_seq, 4u);
+    EXPECT_EQ(r->front().message.to_seq, 4u);
+}
+
+TEST(SqliteStore, CreatesTheDataDirectory) {
+    TempDir dir;
+    const fs::path nested = dir.path() / "a" / "b";
+    auto store = open_sqlite_store(nested);
+    EXPECT_TRUE(fs::exists(nested / sqlite_db_file));
+    EXPECT_TRUE(fs::exists(nested / sqlite_lock_file));
+}
+
+TEST(SqliteStore, UsesWalModeAndRecordsItsSchema) {
+    TempDir dir;
+    {
+        auto store = open_sqlite_store(dir.path());
+        ASSERT_TRUE(store->append(std::vector{chat("alice", "bob", "x")}, t0, day).has_value());
+    }
+    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA journal_mode"), "wal"); // WAL mode is kept in the file
+    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), "1");
+    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA application_id"), std::to_string(0x50524c59));
+}
+
+TEST(SqliteStore, SecondOpenOfTheSameDataDirFailsWhileTheFirstIsOpen) {
+    TempDir dir;
+    auto first = open_sqlite_store(dir.path());
+    const std::string error = open_error(dir.path());
+    EXPECT_NE(error.find("locked"), std::string::npos) << error;
+    EXPECT_NE(error.find("in use"), std::string::npos) << error;
+    EXPECT_NE(error.find(db_file(dir).string()), std::string::npos) << error;
+    EXPECT_NE(error.find("pid " + std::to_string(::getpid())), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    // The first store is unaffected, and once it is closed the directory opens again.
+    EXPECT_TRUE(first->append(std::vector{chat("alice", "bob", "still here")}, t0, day).has_value());
+    first.reset();
+    EXPECT_EQ(open_error(dir.path()), "");
+}
+
+TEST(SqliteStore, DatabaseHeldByAnotherProgramIsReportedAsLocked) {
+    TempDir dir;
+    open_sqlite_store(dir.path()).reset();
+    // A sqlite3 shell that ignores parley.lock and holds a write transaction.
+    sqlite3* other = nullptr;
+    ASSERT_EQ(sqlite3_open(db_file(dir).c_str(), &other), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+    const std::string error = open_error(dir.path());
+    sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+    sqlite3_close(other);
+    EXPECT_NE(error.find("locked"), std::string::npos) << error;
+    EXPECT_NE(error.find(db_file(dir).string()), std::string::npos) << error;
+}
+
+TEST(SqliteStore, RefusesRandomBytesAndLeavesThemUntouched) {
+    TempDir dir;
+    std::mt19937 random(42);
+    std::string garbage(std::size_t{64} * 1024, '\0');
+    for (char& c : garbage) {
+        c = static_cast<char>(random());
+    }
+    write_bytes(db_file(dir), garbage);
+    const std::string error = open_error(dir.path());
+    EXPECT_NE(error.find("not an SQLite database"), std::string::npos) << error;
+    EXPECT_NE(error.find(db_file(dir).string()), std::string::npos) << error;
+    EXPECT_EQ(read_bytes(db_file(dir)), garbage);
+    EXPECT_FALSE(fs::exists(dir.path() / "parley.db-wal"));
+}
+
+TEST(SqliteStore, RefusesACorruptDatabaseAndLeavesItUntouched) {
+    TempDir dir;
+    {
+        auto store = open_sqlite_store(dir.path(), {.sync = sqlite_sync::normal});
+        std::vector<NewMessage> batch;
+        for (int i = 0; i < 3000; ++i) {
+            batch.push_back(
+                chat("u" + std::to_string(i % 17), "u" + std::to_string(i % 5), std::string(200, 'x')));
+        }
+        ASSERT_TRUE(store->append(batch, t0, day).has_value());
+    }
+    const std::size_t page = 4096;
+    ASSERT_GT(fs::file_size(db_file(dir)), 60 * page);
+    write_bytes(db_file(dir), std::string(20 * page, '\x5a'), static_cast<std::streamoff>(30 * page));
+    const std::string damaged = read_bytes(db_file(dir));
+    const std::string error = open_error(dir.path());
+    EXPECT_NE(error.find("corrupt"), std::string::npos) << error;
+    EXPECT_NE(error.find(db_file(dir).string()), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+    EXPECT_EQ(read_bytes(db_file(dir)), damaged);
+}
+
+TEST(SqliteStore, RefusesADatabaseFromANewerParley) {
+    TempDir dir;
+    open_sqlite_store(dir.path()).reset();
+    raw_sql(db_file(dir), "PRAGMA user_version = 99");
+    const std::string before = read_bytes(db_file(dir));
+    const std::string error = open_error(dir.path());
+    EXPECT_NE(error.find("newer"), std::string::npos) << error;
+    EXPECT_NE(error.find("99"), std::string::npos) << error;
+    EXPECT_EQ(read_bytes(db_file(dir)), before);
+}
+
+TEST(SqliteStore, RefusesAnotherProgramsDatabase) {
+    TempDir dir;
+    raw_sql(db_file(dir), "CREATE TABLE accounts (id INTEGER PRIMARY KEY); INSERT INTO accounts VALUES (1)");
+    const std::string before = read_bytes(db_file(dir));
+    const std::string error = open_error(dir.path());
+    EXPECT_NE(error.find("not a Parley database"), std::string::npos) << error;
+    EXPECT_EQ(read_bytes(db_file(dir)), before);
+
+    TempDir versioned;
+    raw_sql(db_file(versioned), "CREATE TABLE t (x); PRAGMA user_version = 1");
+    EXPECT_NE(open_error(versioned.path()).find("not a Parley database"), std::string::npos);
+}
+
+// The child of FailedAppendLeavesNoTrace: exits 0 if all went as it should, else prints why.
+[[noreturn]] void append_past_the_file_size_limit(const fs::path& dir) {
+    auto fail = [](const char* what) {
+        std::fprintf(stderr, "FAILED: %s\n", what);
+        std::exit(1);
+    };
+    auto store = open_sqlite_store(dir, {.sync = sqlite_sync::normal});
+    auto before = store->append(std::vector{chat("alice", "bob", "before")}, t0, day);
+    if (!before) {
+        fail("first append");
+    }
+    ::signal(SIGXFSZ, SIG_IGN); // a write past the limit then fails with EFBIG instead of killing
+    rlimit limit{fs::file_size(dir / "parley.db-wal"), RLIM_INFINITY};
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    std::vector<NewMessage> big;
+    for (int i = 0; i < 2000; ++i) {
+        big.push_back(chat(i % 2 == 0 ? "alice" : "zed", "bob", std::string(1000, 'y')));
+    }
+    if (store->append(big, t0, day)) {
+        fail("the big append should have failed");
+    }
+    limit.rlim_cur = RLIM_INFINITY;
+    ::setrlimit(RLIMIT_FSIZE, &limit);
+    auto after = store->append(std::vector{chat("alice", "bob", "after")}, t0, day);
+    if (!after) {
+        fail("append after the failure");
+    }
+    const StoredMessage& a = before->front().message;
+    const StoredMessage& b = after->front().message;
+    if (b.msg_id != a.msg_id + 1 || b.from_seq != 2 || b.to_seq != 2) {
+        fail("ids or seqs skipped");
+    }
+    if (*store->last_seq("zed") != 0 || store->inbox_since("bob", 0, 100)->size() != 2 ||
+        store->conversations("bob")->size() != 1) {
+        fail("part of the failed batch is visible");
+    }
+    store.reset();
+    store = open_sqlite_store(dir);
+    if (store->inbox_since("bob", 0, 100)->size() != 2 || *store->last_seq("zed") != 0) {
+        fail("part of the failed batch came back after reopening");
+    }
+    std::exit(0);
+}
+
+// A write that fails half-way (here: the file size limit, as a full disk would) stores nothing of
+// the batch, and the ids and seqs it would have taken are the next batch's. Runs in a child
+// process so the limit cannot touch the test runner.
+TEST(SqliteStore, FailedAppendLeavesNoTrace) {
+    TempDir dir;
+    EXPECT_EXIT(append_past_the_file_size_limit(dir.path()), ::testing::ExitedWithCode(0), "");
+}
+
+// SIGKILL while appending: every batch the child reported as committed (its "ack") is there after
+// reopening, with gap-free seqs, and new ids continue above. A process crash, not a power cut: the
+// kernel still writes what it was given, so this checks SQLite's commit and our counters' recovery,
+// not the fsync (synchronous=FULL is what covers a power cut).
+TEST(SqliteStore, SigkillLosesNoAckedMessage) {
+    TempDir dir;
+    const std::vector<std::string> users{"alice", "bob", "carol", "dave"};
+    int pipe_fds[2];
+    ASSERT_EQ(::pipe(pipe_fds), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        ::close(pipe_fds[0]);
+        try {
+            auto store = open_sqlite_store(dir.path());
+            for (int batch = 0;; ++batch) {
+                std::vector<NewMessage> messages;
+                for (int i = 0; i < 20; ++i) {
+                    messages.push_back(chat(users[(batch + i) % 4], users[(batch * 3 + i + 1) % 4],
+                                            "b" + std::to_string(batch) + "m" + std::to_string(i),
+                                            std::to_string(batch * 100 + i)));
+                }
+                auto r = store->append(messages, t0 + batch, day);
+                if (!r) {
+                    ::_exit(2);
+                }
+                const std::string ack = std::to_string(r->back().message.msg_id) + "\n";
+                if (::write(pipe_fds[1], ack.data(), ack.size()) != static_cast<ssize_t>(ack.size())) {
+                    ::_exit(3);
+                }
+            }
+        } catch (...) {
+            ::_exit(4);
+        }
+    }
+    ::close(pipe_fds[1]);
+
+    std::string acks;
+    auto lines = [&] { return std::count(acks.begin(), acks.end(), '\n'); };
+    char buffer[4096];
+    bool killed = false;
+    for (;;) {
+        const ssize_t n = ::read(pipe_fds[0], buffer, sizeof buffer);
+        if (n <= 0) {
+            break; // EOF: the child is gone (and everything it acked has been read)
+        }
+        acks.append(buffer, static_cast<std::size_t>(n));
+        if (!killed && lines() >= 150) {
+            ::kill(child, SIGKILL); // mid-run: it is appending the next batch right now
+            killed = true;
+        }
+    }
+    ::close(pipe_fds[0]);
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+        << "child exited early, status " << status;
+
+    std::uint64_t max_acked = 0;
+    std::size_t start = 0;
+    for (std::size_t end; (end = acks.find('\n', start)) != std::string::npos; start = end + 1) {
+        max_acked = std::max<std::uint64_t>(max_acked, std::stoull(acks.substr(start, end - start)));
+    }
+    ASSERT_GE(max_acked, 150u * 20);
+
+    auto store = open_sqlite_store(dir.path());
+    const std::set<std::uint64_t> stored = all_msg_ids(*store, users);
+    for (std::uint64_t id = 1; id <= max_acked; ++id) {
+        ASSERT_EQ(stored.count(id), 1u) << "acked msg_id " << id << " is missing";
+    }
+    auto next = store->append(std::vector{chat("alice", "bob", "after the crash")}, t0 + 100000, day);
+    ASSERT_TRUE(next.has_value());
+    EXPECT_GT(next->front().message.msg_id, *stored.rbegin());
+    EXPECT_EQ(next->front().message.from_seq, *store->last_seq("alice"));
+    // A retry of the last acked batch after the restart is recognised, not stored twice.
+    const int last_batch = static_cast<int>(lines()) - 1;
+    auto retry =
+        store->append(std::vector{chat(users[(last_batch + 19) % 4], users[(last_batch * 3 + 20) % 4],
+                                       "retry", std::to_string(last_batch * 100 + 19))},
+                      t0 + 100001, day);
+    ASSERT_TRUE(retry.has_value());
+    EXPECT_TRUE(retry->front().duplicate);
+    EXPECT_EQ(retry->front().message.msg_id, max_acked);
+}
+
+} // namespace
+} // namespace parley::store

@@ -1,0 +1,129 @@
+#include "store/message_store.hpp"
+
+#include "store/memory_store.hpp"
+#include "store/sqlite_store.hpp"
+#include "temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <vector>
+
+// The memory store stands in for SQLite in tests and benchmarks, so the two must answer alike:
+// the same random run of appends (with retries inside and outside the idempotency window),
+// receipts, pushed seqs and prunes goes to both, and every answer is compared. The contract
+// suite says what is right; this catches any case it did not think of where they differ.
+
+namespace parley::store {
+namespace {
+
+void expect_same(const StoredMessage& a, const StoredMessage& b, const std::string& where) {
+    EXPECT_EQ(a.msg_id, b.msg_id) << where;
+    EXPECT_EQ(a.ts_ms, b.ts_ms) << where;
+    EXPECT_EQ(a.from, b.from) << where;
+    EXPECT_EQ(a.to, b.to) << where;
+    EXPECT_EQ(a.text, b.text) << where;
+    EXPECT_EQ(a.from_seq, b.from_seq) << where;
+    EXPECT_EQ(a.to_seq, b.to_seq) << where;
+}
+
+TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
+    testing_support::TempDir dir;
+    auto memory = make_memory_store();
+    auto sqlite = open_sqlite_store(dir.path(), {.sync = sqlite_sync::normal});
+    const std::vector<std::string> users{"ann", "ben", "cat", "dan", "eve"};
+    const std::int64_t window = 1000;
+    std::mt19937 random(7);
+    auto pick = [&](std::size_t n) { return static_cast<std::size_t>(random() % n); };
+    std::int64_t now = 1'000'000;
+
+    for (int step = 0; step < 400; ++step) {
+        const std::string where = "step " + std::to_string(step);
+        now += static_cast<std::int64_t>(pick(4) == 0 ? 700 : 20);
+        const std::size_t action = pick(10);
+        if (action < 5) {
+            std::vector<NewMessage> batch(1 + pick(6));
+            for (NewMessage& m : batch) {
+                m.from = users[pick(users.size())];
+                m.to = users[pick(users.size())];
+                m.text = "t" + std::to_string(pick(1000));
+                m.client_id = pick(3) == 0 ? "" : std::to_string(pick(15)); // a small pool: retries
+            }
+            auto a = memory->append(batch, now, window);
+            auto b = sqlite->append(batch, now, window);
+            ASSERT_TRUE(a && b) << where;
+            ASSERT_EQ(a->size(), b->size());
+            for (std::size_t i = 0; i < a->size(); ++i) {
+                EXPECT_EQ((*a)[i].duplicate, (*b)[i].duplicate) << where;
+                expect_same((*a)[i].message, (*b)[i].message, where);
+            }
+        } else if (action == 5) {
+            std::vector<Receipt> receipts(1 + pick(3));
+            for (Receipt& r : receipts) {
+                r = {users[pick(users.size())], users[pick(users.size())],
+                     pick(2) == 0 ? receipt_kind::read : receipt_kind::delivered, pick(300)};
+            }
+            auto a = memory->record_receipts(receipts);
+            auto b = sqlite->record_receipts(receipts);
+            ASSERT_TRUE(a && b) << where;
+            EXPECT_EQ(*a, *b) << where;
+        } else if (action == 6) {
+            const std::string& user = users[pick(users.size())];
+            const std::uint64_t seq = pick(100);
+            ASSERT_TRUE(memory->set_pushed_seq(user, seq) && sqlite->set_pushed_seq(user, seq));
+        } else if (action == 7) {
+            const std::int64_t before = now - static_cast<std::int64_t>(pick(3000));
+            const std::size_t max = pick(8);
+            auto a = memory->prune(before, max);
+            auto b = sqlite->prune(before, max);
+            ASSERT_TRUE(a && b) << where;
+            EXPECT_EQ(*a, *b) << where;
+        }
+
+        // Every read, for every user, after every step.
+        for (const std::string& user : users) {
+            EXPECT_EQ(*memory->last_seq(user), *sqlite->last_seq(user)) << where << " " << user;
+            EXPECT_EQ(*memory->pushed_seq(user), *sqlite->pushed_seq(user)) << where << " " << user;
+            const std::uint64_t since = pick(20);
+            const std::size_t limit = 1 + pick(10);
+            auto ia = memory->inbox_since(user, since, limit);
+            auto ib = sqlite->inbox_since(user, since, limit);
+            ASSERT_TRUE(ia && ib);
+            ASSERT_EQ(ia->size(), ib->size()) << where << " inbox of " << user;
+            for (std::size_t i = 0; i < ia->size(); ++i) {
+                EXPECT_EQ((*ia)[i].seq, (*ib)[i].seq) << where;
+                expect_same((*ia)[i].message, (*ib)[i].message, where + " inbox of " + user);
+            }
+            const std::string& peer = users[pick(users.size())];
+            const std::uint64_t before = pick(2) == 0 ? 0 : pick(300);
+            auto ha = memory->history(user, peer, before, limit);
+            auto hb = sqlite->history(user, peer, before, limit);
+            ASSERT_TRUE(ha && hb);
+            ASSERT_EQ(ha->size(), hb->size()) << where << " history " << user << "/" << peer;
+            for (std::size_t i = 0; i < ha->size(); ++i) {
+                expect_same((*ha)[i], (*hb)[i], where + " history");
+            }
+            auto ca = memory->conversations(user);
+            auto cb = sqlite->conversations(user);
+            ASSERT_TRUE(ca && cb);
+            ASSERT_EQ(ca->size(), cb->size()) << where << " conversations of " << user;
+            for (std::size_t i = 0; i < ca->size(); ++i) {
+                const Conversation& a = (*ca)[i];
+                const Conversation& b = (*cb)[i];
+                EXPECT_EQ(a.peer, b.peer) << where;
+                EXPECT_EQ(a.unread, b.unread) << where << " " << user << "/" << a.peer;
+                EXPECT_EQ(a.read_up_to, b.read_up_to) << where;
+                EXPECT_EQ(a.peer_read_up_to, b.peer_read_up_to) << where;
+                EXPECT_EQ(a.peer_delivered_up_to, b.peer_delivered_up_to) << where;
+                expect_same(a.last, b.last, where + " conversation");
+            }
+        }
+        if (::testing::Test::HasFailure()) {
+            return; // the first difference is the useful one
+        }
+    }
+}
+
+} // namespace
+} // namespace parley::store
