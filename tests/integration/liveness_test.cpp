@@ -126,8 +126,8 @@ TEST(Liveness, SlowReaderIsClosedWhileOthersKeepChatting) {
 
     const std::string text(4000, 'z');
     const std::string frame = R"({"type":"chat","to_user_id":"slow","message":")" + text + "\"}";
-    // 16 MB at the slow reader: far past its 64 KiB queue and every socket buffer.
-    for (int i = 0; i < 4000; ++i) {
+    // 32 MB at the slow reader: far past its 64 KiB queue and every socket buffer.
+    for (int i = 0; i < 8000; ++i) {
         sender.send_text(frame);
         if (i % 100 == 0) {
             // Meanwhile, others chat normally.
@@ -142,7 +142,14 @@ TEST(Liveness, SlowReaderIsClosedWhileOthersKeepChatting) {
         }
     }
     const long rss_after = rss_kib(server.pid());
-    EXPECT_LT(rss_after - rss_before, 8 * 1024) << "server memory grew with the slow reader's backlog";
+    // A quarter of the backlog (half under ASan, whose allocator adds shadow memory, redzones and
+    // a quarantine) bounds caches and allocator slack, far from holding the backlog itself.
+#if defined(__SANITIZE_ADDRESS__)
+    constexpr long max_growth_kib = 16 * 1024;
+#else
+    constexpr long max_growth_kib = 8 * 1024;
+#endif
+    EXPECT_LT(rss_after - rss_before, max_growth_kib) << "server memory grew with the slow reader's backlog";
 
     const std::string log = server.log();
     EXPECT_NE(log.find("slow consumer"), std::string::npos) << log;
