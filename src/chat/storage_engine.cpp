@@ -28,6 +28,7 @@ StorageEngine::StorageEngine(store::MessageStore& store, const Directory& direct
 
 void StorageEngine::process(std::vector<StorageRequest>& batch) {
     store_chats(batch);
+    receipts(batch);
     for (const StorageRequest& request : batch) {
         if (const auto* r = std::get_if<SyncInbox>(&request)) {
             sync(*r);
@@ -35,8 +36,6 @@ void StorageEngine::process(std::vector<StorageRequest>& batch) {
             history(*h);
         } else if (const auto* c = std::get_if<ListConversations>(&request)) {
             conversations(*c);
-        } else if (const auto* rc = std::get_if<RecordReceipt>(&request)) {
-            receipt(*rc);
         } else if (const auto* off = std::get_if<UserOffline>(&request)) {
             user_offline(*off);
         }
@@ -186,23 +185,37 @@ void StorageEngine::conversations(const ListConversations& request) {
     to_session(request.origin, make_text(std::move(out)));
 }
 
-void StorageEngine::receipt(const RecordReceipt& request) {
-    auto mark = store_.record_receipt(store::Receipt{
-        request.user, request.peer, request.read ? store::receipt_kind::read : store::receipt_kind::delivered,
-        request.up_to});
-    if (!mark) {
-        reply_error(request.origin, "could not record the receipt; retry", {});
+void StorageEngine::receipts(const std::vector<StorageRequest>& batch) {
+    std::vector<store::Receipt> receipts;
+    std::vector<const RecordReceipt*> requests;
+    for (const StorageRequest& request : batch) {
+        if (const auto* r = std::get_if<RecordReceipt>(&request)) {
+            receipts.push_back(store::Receipt{
+                r->user, r->peer, r->read ? store::receipt_kind::read : store::receipt_kind::delivered,
+                r->up_to});
+            requests.push_back(r);
+        }
+    }
+    if (receipts.empty()) {
         return;
     }
-    std::string out;
-    protocol::encode_receipt(out, request.read, request.user, request.peer, *mark);
-    const SharedText text = make_text(std::move(out));
-    // The sender learns its messages were seen; the reader's other devices update their unread
-    // counts.
-    to_user(request.peer, Delivery{Delivery::kind::message, request.peer, 0, 0, text, 0});
-    if (request.peer != request.user) {
-        to_user(request.user,
-                Delivery{Delivery::kind::message, request.user, 0, request.origin.session, text, 0});
+    auto marks = store_.record_receipts(receipts);
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+        const RecordReceipt& request = *requests[i];
+        if (!marks) {
+            reply_error(request.origin, "could not record the receipt; retry", {});
+            continue;
+        }
+        std::string out;
+        protocol::encode_receipt(out, request.read, request.user, request.peer, (*marks)[i]);
+        const SharedText text = make_text(std::move(out));
+        // The sender learns its messages were seen; the reader's other devices update their
+        // unread counts.
+        to_user(request.peer, Delivery{Delivery::kind::message, request.peer, 0, 0, text, 0});
+        if (request.peer != request.user) {
+            to_user(request.user,
+                    Delivery{Delivery::kind::message, request.user, 0, request.origin.session, text, 0});
+        }
     }
 }
 

@@ -50,7 +50,8 @@ private:
     void sync(const SyncInbox& request);
     void history(const ReadHistory& request);
     void conversations(const ListConversations& request);
-    void receipt(const RecordReceipt& request);
+    // Records every receipt of the batch in one transaction, then tells both sides.
+    void receipts(const std::vector<StorageRequest>& batch);
     void user_offline(const UserOffline& request);
 
     // Queues `d` for every shard that holds sessions of `user`; false if there are none.
