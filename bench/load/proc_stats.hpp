@@ -1,0 +1,22 @@
+// CPU and memory figures from the kernel: the server's from /proc/<pid> (so any server can be
+// measured without its cooperation), the generator's own from getrusage and /proc/self.
+#pragma once
+
+#include <optional>
+
+#include <sys/types.h>
+
+namespace parley::bench {
+
+// utime + stime of every thread of `pid`, in seconds (/proc/<pid>/stat fields 14 and 15, in
+// clock ticks: 10 ms resolution, so measured windows should be seconds long). nullopt if the
+// process is gone.
+std::optional<double> process_cpu_seconds(pid_t pid);
+
+// VmRSS of `pid` in KiB (/proc/<pid>/status); nullopt if the process is gone.
+std::optional<long> process_rss_kib(pid_t pid);
+
+// User + system CPU of this process, all threads, in seconds (getrusage RUSAGE_SELF).
+double self_cpu_seconds();
+
+} // namespace parley::bench
