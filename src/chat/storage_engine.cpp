@@ -97,7 +97,7 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
             }
         }
         std::string ack;
-        protocol::encode_ack(ack, chat_requests_[i]->client_id, m.msg_id, m.ts_ms, m.from_seq);
+        protocol::encode_ack(ack, chat_requests_[i]->client_id, m.msg_id, m.ts_ms, m.from_seq, r.duplicate);
         to_session(origin, Delivery{Delivery::kind::ack,
                                     {},
                                     origin.session,

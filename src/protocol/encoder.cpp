@@ -121,7 +121,7 @@ void encode_chat(std::string& out, const ChatEvent& chat) {
 }
 
 void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms,
-                std::uint64_t seq) {
+                std::uint64_t seq, bool duplicate) {
     out.append(R"({"type":"ack","id":)");
     // A chat sent without an id is still acked, so the field stays and says "no id" explicitly.
     append_reply_id(out, id_json);
@@ -132,6 +132,11 @@ void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id
     if (seq != 0) {
         out.append(R"(,"seq":)");
         append_integer(out, seq);
+    }
+    if (duplicate) {
+        // A client that reused an id for a different text must be able to tell: its new text was
+        // not stored.
+        out.append(R"(,"duplicate":true)");
     }
     out.push_back('}');
 }

@@ -32,11 +32,12 @@ struct ChatEvent {
 // The seed page reads type, from_user_id and message; the rest is for newer clients.
 void encode_chat(std::string& out, const ChatEvent& chat);
 
-// {"type":"ack","id":<id_json>,"msg_id":N,"ts":N[,"seq":N]}; `id_json` is inserted verbatim (it
-// was validated as a JSON string or integer when decoded); `seq` (the message's seq in the
-// sender's inbox) is omitted when 0.
+// {"type":"ack","id":<id_json>,"msg_id":N,"ts":N[,"seq":N][,"duplicate":true]}; `id_json` is
+// inserted verbatim (it was validated as a JSON string or integer when decoded); `seq` (the
+// message's seq in the sender's inbox) is omitted when 0; `duplicate` marks the ack of a retry
+// that matched an earlier message with the same id (nothing new was stored).
 void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms,
-                std::uint64_t seq = 0);
+                std::uint64_t seq = 0, bool duplicate = false);
 
 // {"type":"synced","seq":N} — catch-up after login is complete; live messages follow. N is the
 // last seq sent (or the `since` the client gave, if nothing was missing).

@@ -208,6 +208,8 @@ TEST(Storage, RetryWithTheSameIdIsStoredOnce) {
     const auto second = alice.receive_type("ack");
     EXPECT_EQ(first.at("msg_id"), second.at("msg_id"));
     EXPECT_EQ(str(second, "id"), "retry-1");
+    EXPECT_EQ(first.if_contains("duplicate"), nullptr);
+    EXPECT_TRUE(second.at("duplicate").as_bool()) << "the retry's ack says nothing new was stored";
     EXPECT_EQ(str(bob.receive_type("chat"), "message"), "once");
     // Nothing else for bob: a ping is answered next.
     bob.send_text(R"({"type":"ping","id":"barrier"})");

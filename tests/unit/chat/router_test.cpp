@@ -311,6 +311,7 @@ TEST_F(ChatPipeline, RetryWithTheSameIdIsStoredOnce) {
     const auto acks = a.of_type("ack");
     ASSERT_EQ(acks.size(), 2u);
     EXPECT_EQ(acks[0].at("msg_id"), acks[1].at("msg_id"));
+    EXPECT_TRUE(acks[1].at("duplicate").as_bool());
     EXPECT_EQ(b.of_type("chat").size(), 1u);
 }
 

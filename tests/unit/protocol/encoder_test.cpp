@@ -185,6 +185,10 @@ TEST(Encode, AckWithSeq) {
     out.clear();
     encode_ack(out, "3", 42, 1700000000001, 0);
     EXPECT_EQ(out, R"({"type":"ack","id":3,"msg_id":42,"ts":1700000000001})");
+
+    out.clear();
+    encode_ack(out, "3", 42, 1700000000001, 5, true);
+    EXPECT_EQ(out, R"({"type":"ack","id":3,"msg_id":42,"ts":1700000000001,"seq":5,"duplicate":true})");
 }
 
 TEST(Encode, Synced) {
