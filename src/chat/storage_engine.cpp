@@ -91,9 +91,10 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
                                            encode_chat(m, m.to_seq, false), m.to_seq})) {
                     note_pushed(m.to, m.to_seq);
                 }
-                to_user(m.from, Delivery{Delivery::kind::message, m.from, 0, origin.session,
-                                         encode_chat(m, m.from_seq, true), m.from_seq});
-                note_pushed(m.from, m.from_seq);
+                if (to_user(m.from, Delivery{Delivery::kind::message, m.from, 0, origin.session,
+                                             encode_chat(m, m.from_seq, true), m.from_seq})) {
+                    note_pushed(m.from, m.from_seq);
+                }
             }
         }
         std::string ack;
@@ -138,6 +139,8 @@ void StorageEngine::sync(const SyncInbox& request) {
                                             e.seq});
         last = e.seq;
     }
+    // The session asking is logged in, so the user is online: the mark is kept until UserOffline,
+    // which its shard queues after this request.
     note_pushed(request.user, last);
     const bool more = entries->size() == options_.sync_page;
     to_session(request.origin, Delivery{more ? Delivery::kind::sync_more : Delivery::kind::sync_done,
@@ -271,9 +274,6 @@ void StorageEngine::reply_error(const Origin& origin, std::string_view message, 
 }
 
 void StorageEngine::note_pushed(const std::string& user, std::uint64_t seq) {
-    if (directory_.shards_of(user) == 0) {
-        return;
-    }
     std::uint64_t& pushed = pushed_[user];
     if (seq > pushed) {
         pushed = seq;

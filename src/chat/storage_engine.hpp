@@ -59,6 +59,8 @@ private:
     void to_session(const Origin& origin, SharedText text);
     void to_session(const Origin& origin, Delivery d);
     void reply_error(const Origin& origin, std::string_view message, std::string_view ref_json);
+    // Records that `seq` reached the sessions of `user`, who must be online (to_user() said so):
+    // the caller already looked the user up, so no second directory lookup on the hot path.
     void note_pushed(const std::string& user, std::uint64_t seq);
     void post_all();
 
