@@ -12,10 +12,15 @@
 
 namespace parley::protocol {
 
-// {"type":"login","user_id":"alice"} — the seed's login; `since` is the last inbox seq the client
-// holds (for resume, once messages are stored).
+// {"type":"login","user_id":"alice"} — the seed's login (`--auth open`);
+// {"type":"login","user_id":"alice","password":"…"} — an account's password (`--auth password`);
+// {"type":"login","token":"…"} — a session token from /api/login, or a JWT (`--auth jwt`).
+// `since` is the last inbox seq the client holds (resume). Which credentials a server takes is
+// its auth mode's business; the decoder only checks shapes and sizes.
 struct LoginRequest {
-    std::string_view user_id;
+    std::string_view user_id; // empty when only a token was sent
+    std::string_view password;
+    std::string_view token;
     std::optional<std::uint64_t> since;
 };
 

@@ -12,6 +12,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <utility>
 
 namespace parley::protocol {
@@ -37,6 +38,11 @@ constexpr std::size_t max_echoed_type_bytes = 32;
 constexpr std::uint64_t min_history_limit = 1;
 constexpr std::uint64_t max_history_limit = 100;
 constexpr std::uint32_t default_history_limit = 50;
+
+// Credentials in a login: a passphrase longer than 1 KiB is a mistake or an attack on the
+// hasher; a JWT with a few claims is well under 8 KiB (and session tokens are 46 bytes).
+constexpr std::size_t max_password_bytes = 1024;
+constexpr std::size_t max_token_bytes = 8192;
 
 // simdjson's raw tokens run up to the next structural character, so they may end in whitespace.
 std::string_view trim_trailing_whitespace(std::string_view token) {
@@ -224,6 +230,8 @@ struct Fields {
     Field limit;
     Field status;
     Field up_to;
+    Field password;
+    Field token;
 };
 
 // Reads a field that must be a JSON string (its unescaped text).
@@ -369,6 +377,7 @@ private:
     std::optional<DecodeError> check_user_id_field(std::string_view name, const Field& field,
                                                    const Fields& fields) const;
     std::optional<DecodeError> check_client_id_field(const Fields& fields) const;
+    boost::system::result<ClientMessage, DecodeError> to_login(const Fields& fields) const;
     boost::system::result<ClientMessage, DecodeError> to_history(const Fields& fields) const;
     boost::system::result<ClientMessage, DecodeError> to_receipt(const Fields& fields) const;
 
@@ -414,6 +423,10 @@ simdjson::error_code Decoder::Impl::read_fields(od::object& object, Fields& fiel
             error = read_string(value, fields.status);
         } else if (key == "up_to") {
             error = read_uint64(value, fields.up_to);
+        } else if (key == "password") {
+            error = read_string(value, fields.password);
+        } else if (key == "token") {
+            error = read_string(value, fields.token);
         } else {
             // Unknown fields are ignored (a newer client may send them) but must still be JSON.
             error = validate(value, field_depth);
@@ -576,23 +589,7 @@ boost::system::result<ClientMessage, DecodeError> Decoder::Impl::to_message(cons
     const auto type = fields.type.text;
 
     if (type == "login") {
-        if (auto failure = check_user_id_field("user_id", fields.user_id, fields)) {
-            return std::move(*failure);
-        }
-        LoginRequest login{fields.user_id.text, std::nullopt};
-        switch (fields.since.state) {
-        case Field::State::absent:
-            break;
-        case Field::State::ok:
-            login.since = fields.since.number;
-            break;
-        case Field::State::out_of_range:
-            return reject(errc::bad_field, field_message("since", "is larger than any sequence number"),
-                          fields);
-        default:
-            return reject(errc::bad_field, field_message("since", "must be a non-negative integer"), fields);
-        }
-        return ClientMessage{login};
+        return to_login(fields);
     }
 
     if (type == "chat") {
@@ -645,6 +642,49 @@ boost::system::result<ClientMessage, DecodeError> Decoder::Impl::to_message(cons
     message.append(type.size() > max_echoed_type_bytes ? "...'" : "'");
     message.append("; expected login, chat, ping, history, conversations or receipt");
     return reject(errc::unknown_type, std::move(message), fields);
+}
+
+boost::system::result<ClientMessage, DecodeError> Decoder::Impl::to_login(const Fields& fields) const {
+    LoginRequest login;
+    // Credentials are strings of bounded size; their meaning (which mode takes which) is the
+    // server's business, so a login may carry a user_id, a user_id and a password, or a token.
+    for (const auto& [name, field, limit] : {std::tuple{"password", &fields.password, max_password_bytes},
+                                             std::tuple{"token", &fields.token, max_token_bytes}}) {
+        if (field->state == Field::State::absent) {
+            continue;
+        }
+        if (field->state != Field::State::ok) {
+            return reject(errc::bad_field, field_message(name, "must be a string"), fields);
+        }
+        if (field->text.size() > limit) {
+            return reject(errc::bad_field, over_limit_message(name, field->text.size(), limit), fields);
+        }
+    }
+    if (fields.token.state == Field::State::ok) {
+        login.token = fields.token.text;
+    }
+    if (fields.password.state == Field::State::ok) {
+        login.password = fields.password.text;
+    }
+    // A token names its user; otherwise user_id is required (the seed's login).
+    if (fields.token.state == Field::State::absent || fields.user_id.state != Field::State::absent) {
+        if (auto failure = check_user_id_field("user_id", fields.user_id, fields)) {
+            return std::move(*failure);
+        }
+        login.user_id = fields.user_id.text;
+    }
+    switch (fields.since.state) {
+    case Field::State::absent:
+        break;
+    case Field::State::ok:
+        login.since = fields.since.number;
+        break;
+    case Field::State::out_of_range:
+        return reject(errc::bad_field, field_message("since", "is larger than any sequence number"), fields);
+    default:
+        return reject(errc::bad_field, field_message("since", "must be a non-negative integer"), fields);
+    }
+    return ClientMessage{login};
 }
 
 boost::system::result<ClientMessage, DecodeError> Decoder::Impl::to_history(const Fields& fields) const {

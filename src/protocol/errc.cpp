@@ -11,7 +11,7 @@ namespace parley::protocol {
 
 namespace {
 
-constexpr std::array<ErrcInfo, 12> errc_table{{
+constexpr std::array<ErrcInfo, 14> errc_table{{
     {errc::bad_json, "bad_json", "The frame is not valid JSON."},
     {errc::not_an_object, "not_an_object",
      "The frame is JSON but not an object; every message is an object."},
@@ -28,6 +28,10 @@ constexpr std::array<ErrcInfo, 12> errc_table{{
      "Binary frames are not supported; send JSON in text frames."},
     {errc::rate_limited, "rate_limited", "Too many frames too fast; slow down."},
     {errc::server_busy, "server_busy", "The server had a temporary problem; retry later."},
+    {errc::auth_failed, "auth_failed",
+     "Login refused: the user name, password or token is wrong, expired, revoked or disabled."},
+    {errc::auth_required, "auth_required",
+     "This server needs credentials: a password or a token, depending on its auth mode."},
 }};
 
 // wire_name() and meaning() index the table by enum value, so row i must hold code i + 1.
@@ -40,7 +44,7 @@ constexpr bool table_in_enum_order() {
     return true;
 }
 static_assert(table_in_enum_order(), "errc_table rows must follow the enum, starting at bad_json = 1");
-static_assert(static_cast<std::size_t>(errc::server_busy) == errc_table.size(),
+static_assert(static_cast<std::size_t>(errc::auth_required) == errc_table.size(),
               "every errc needs a row in errc_table");
 
 const ErrcInfo& info(errc code) {

@@ -20,6 +20,8 @@ enum class errc {
     binary_unsupported, // a binary frame: Parley speaks JSON in text frames
     rate_limited,       // too many frames too fast; slow down
     server_busy,        // a temporary failure on the server's side; retry later
+    auth_failed,        // login refused: wrong credentials, unknown/disabled account, bad token
+    auth_required,      // this server's auth mode needs credentials the login did not carry
 };
 
 struct ErrcInfo {

@@ -2,7 +2,7 @@
 // costs a line of data. Each line is {"send": <frame as a JSON string>, "expect": {...}} with an
 // optional "note" for people. `expect` is {"ok": <kind>, <field>: <value>...} with <kind> one of
 // login, chat, ping, history, conversations, receipt, where the optional fields are checked against
-// the decoded message: strings user_id, to_user_id, message, id (the id_json text, "" for none),
+// the decoded message: strings user_id, password, token, to_user_id, message, id (the id_json text, "" for none),
 // peer, status ("delivered"/"read"), and integers since, before, limit, up_to. An error case is
 // {"error": <wire code>, "ref": <ref_json>} with `ref` optional. Unknown keys, and fields the
 // decoded kind does not have, fail the case, so a typo cannot make a case vacuous.
@@ -96,7 +96,7 @@ std::string parse_case(simdjson::dom::parser& parser, const std::string& line, D
             c.error = text;
         } else if (key == "ref") {
             c.ref = std::string(text);
-        } else if (key == "user_id" || key == "to_user_id" || key == "message" || key == "id" ||
+        } else if (key == "user_id" || key == "password" || key == "token" || key == "to_user_id" || key == "message" || key == "id" ||
                    key == "peer" || key == "status") {
             c.fields.emplace(std::string(key), std::string(text));
         } else {
@@ -153,6 +153,12 @@ std::optional<std::string_view> field_of(const ClientMessage& message, std::stri
     if (const auto* login = std::get_if<LoginRequest>(&message)) {
         if (name == "user_id") {
             return login->user_id;
+        }
+        if (name == "password") {
+            return login->password;
+        }
+        if (name == "token") {
+            return login->token;
         }
     } else if (const auto* chat = std::get_if<ChatRequest>(&message)) {
         if (name == "to_user_id") {

@@ -29,6 +29,8 @@ constexpr Expected expected_names[] = {
     {errc::binary_unsupported, "binary_unsupported"},
     {errc::rate_limited, "rate_limited"},
     {errc::server_busy, "server_busy"},
+    {errc::auth_failed, "auth_failed"},
+    {errc::auth_required, "auth_required"},
 };
 
 TEST(Errc, WireNamesAreTheEnumNames) {
