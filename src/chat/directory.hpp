@@ -1,7 +1,11 @@
-// Which shards hold sessions of which user: the only state shared by all shards. Striped by the
-// hash of the user id so lookups on different stripes never contend; each stripe's mutex is held
-// only for one hash-map operation (lock order: docs/threads.md — a stripe lock is a leaf).
+// Which shards hold sessions of which user, and what each online user may still send: the only
+// state shared by all shards. Striped by the hash of the user id so lookups on different stripes
+// never contend; each stripe's mutex is held only for one hash-map operation (lock order:
+// docs/threads.md — a stripe lock is a leaf). The send budget lives here, not on a shard, so a
+// user's limit holds across all of the user's devices whichever threads they are on.
 #pragma once
+
+#include "chat/send_budget.hpp"
 
 #include <array>
 #include <cstdint>
@@ -24,15 +28,24 @@ public:
     void remove(std::string_view user, unsigned shard);
     // The shards holding sessions of `user` right now (0 if none). Any thread.
     ShardMask shards_of(std::string_view user) const;
+    // Charges one message of `bytes` to `user`'s send budget (created full when the user came
+    // online); false if the user is over `limits` and the message must be refused. A user with
+    // no session (not in the directory) is never charged. Any thread.
+    bool charge(std::string_view user, std::uint64_t bytes, std::int64_t now_ms, const SendLimits& limits);
 
 private:
     struct StringHash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
     };
+    struct Entry {
+        ShardMask shards = 0;
+        SendBudget budget;
+        bool budget_started = false;
+    };
     struct Stripe {
         mutable std::mutex mutex;
-        std::unordered_map<std::string, ShardMask, StringHash, std::equal_to<>> shards_by_user;
+        std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> by_user;
     };
     static constexpr std::size_t stripe_count = 64;
 

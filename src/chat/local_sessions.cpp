@@ -55,6 +55,11 @@ std::size_t LocalSessions::send_to(std::string_view user, const SharedText& text
     return queued;
 }
 
+std::vector<LocalSession> LocalSessions::sessions_of(std::string_view user) const {
+    auto it = by_user_.find(user);
+    return it == by_user_.end() ? std::vector<LocalSession>{} : it->second;
+}
+
 LocalSession* LocalSessions::find(std::uint64_t session_id) {
     auto it = by_id_.find(session_id);
     return it == by_id_.end() ? nullptr : &it->second;

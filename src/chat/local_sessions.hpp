@@ -30,6 +30,8 @@ public:
     std::size_t send_to(std::string_view user, const SharedText& text, std::uint64_t except);
     // The session with this id, or null.
     LocalSession* find(std::uint64_t session_id);
+    // The sessions of `user` on this shard (a copy: closing one may change the table).
+    std::vector<LocalSession> sessions_of(std::string_view user) const;
     std::size_t user_count() const { return by_user_.size(); }
 
 private:

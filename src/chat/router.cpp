@@ -16,6 +16,7 @@ template <class... Ts> struct overloaded : Ts... { using Ts::operator()...; };
 Router::Router(Config config, Directory& directory, ShardLink& link, StorageQueue& storage)
     : config_(config), directory_(directory), link_(link), storage_(storage), decoder_(config.limits) {
     assert(config_.shard < max_shards);
+    assert(!config_.user_limits.enabled() || config_.clock != nullptr);
 }
 
 void Router::on_text(SessionState& state, SessionSink& session, std::string_view text) {
@@ -51,7 +52,53 @@ void Router::on_login(SessionState& state, SessionSink& session, const protocol:
                     "this connection is logged in as '" + state.user_id + "'");
         return;
     }
-    state.user_id.assign(login.user_id);
+    if (config_.verifier == nullptr) {
+        complete_login(state, session, login.user_id, login.since);
+        return;
+    }
+    if (login.password.empty() && login.token.empty()) {
+        reply_error(session, protocol::errc::auth_required,
+                    "this server needs a password (with user_id) or a token to log in");
+        return;
+    }
+    // Reading stops here (may_read) until the verdict, which comes back on this thread.
+    state.login_pending = true;
+    state.login_ticket = ++login_tickets_;
+    pending_logins_.emplace(state.login_ticket, PendingLogin{&state, &session, login.since});
+    LoginCredentials credentials{std::string(login.user_id), std::string(login.password),
+                                 std::string(login.token), session.peer_address()};
+    config_.verifier->verify(config_.shard, std::move(credentials),
+                             [this, ticket = state.login_ticket](LoginVerdict verdict) {
+                                 finish_verified_login(ticket, std::move(verdict));
+                             });
+}
+
+void Router::finish_verified_login(std::uint64_t ticket, LoginVerdict verdict) {
+    auto it = pending_logins_.find(ticket);
+    if (it == pending_logins_.end()) {
+        return; // the session closed while its login was checked
+    }
+    const PendingLogin pending = it->second;
+    pending_logins_.erase(it);
+    SessionState& state = *pending.state;
+    SessionSink& session = *pending.session;
+    state.login_pending = false;
+    if (verdict.ok) {
+        state.token_tag = verdict.token_tag;
+        complete_login(state, session, verdict.user_id, pending.since);
+    } else {
+        std::string message = std::move(verdict.message);
+        if (verdict.retry_after_ms > 0) {
+            message += "; try again in " + std::to_string((verdict.retry_after_ms + 999) / 1000) + " s";
+        }
+        reply_error(session, verdict.code, message);
+    }
+    session.resume_reading();
+}
+
+void Router::complete_login(SessionState& state, SessionSink& session, std::string_view user,
+                            std::optional<std::uint64_t> since) {
+    state.user_id.assign(user);
     // Unique in the process: the shard in the low 6 bits.
     state.session_id = (++session_counter_ << 6) | config_.shard;
     // Live deliveries start now but are held back until the catch-up has been sent; the catch-up
@@ -63,7 +110,27 @@ void Router::on_login(SessionState& state, SessionSink& session, const protocol:
     std::string out;
     protocol::encode_login_ok(out, state.user_id, config_.shard);
     session.send(make_text(std::move(out)));
-    queue(SyncInbox{origin(state), state.user_id, login.since});
+    queue(SyncInbox{origin(state), state.user_id, since});
+}
+
+std::string Router::canonical_user(std::string_view user) const {
+    std::string out(user);
+    if (config_.fold_user_ids) {
+        for (char& c : out) {
+            if (c >= 'A' && c <= 'Z') {
+                c = static_cast<char>(c - 'A' + 'a');
+            }
+        }
+    }
+    return out;
+}
+
+void Router::disconnect_user(std::string_view user, std::uint64_t token_tag, std::string_view reason) {
+    for (const LocalSession& s : local_.sessions_of(user)) {
+        if (token_tag == 0 || s.state->token_tag == token_tag) {
+            s.sink->disconnect(reason);
+        }
+    }
 }
 
 void Router::on_chat(SessionState& state, SessionSink& session, const protocol::ChatRequest& chat) {
@@ -72,10 +139,22 @@ void Router::on_chat(SessionState& state, SessionSink& session, const protocol::
                     chat.id_json);
         return;
     }
+    if (config_.user_limits.enabled() && !directory_.charge(state.user_id, chat.message.size(),
+                                                            config_.clock->now_ms(), config_.user_limits)) {
+        // Each refused chat is named (ref) so the client knows exactly what to send again later.
+        reply_error(session, protocol::errc::rate_limited,
+                    "you are sending faster than this server allows; this message was not stored",
+                    chat.id_json);
+        if (++state.refused_in_a_row >= config_.max_refused_in_a_row) {
+            session.disconnect("kept sending over the rate limit");
+        }
+        return;
+    }
+    state.refused_in_a_row = 0;
     // Counted with a fixed overhead so a flood of empty messages is bounded too.
     const auto cost = static_cast<std::uint32_t>(chat.message.size() + chat.to_user_id.size() + 64);
     state.inflight_bytes += cost;
-    queue(StoreChat{origin(state), state.user_id, std::string(chat.to_user_id), std::string(chat.message),
+    queue(StoreChat{origin(state), state.user_id, canonical_user(chat.to_user_id), std::string(chat.message),
                     std::string(chat.id_json), cost});
 }
 
@@ -91,8 +170,8 @@ void Router::on_history(SessionState& state, SessionSink& session, const protoco
         return;
     }
     // The query is always (this user, peer): nobody can read a conversation they are not in.
-    queue(ReadHistory{origin(state), state.user_id, std::string(request.peer), request.before, request.limit,
-                      std::string(request.id_json)});
+    queue(ReadHistory{origin(state), state.user_id, canonical_user(request.peer), request.before,
+                      request.limit, std::string(request.id_json)});
 }
 
 void Router::on_conversations(SessionState& state, SessionSink& session,
@@ -111,7 +190,7 @@ void Router::on_receipt(SessionState& state, SessionSink& session, const protoco
                     request.id_json);
         return;
     }
-    queue(RecordReceipt{origin(state), state.user_id, std::string(request.peer),
+    queue(RecordReceipt{origin(state), state.user_id, canonical_user(request.peer),
                         request.status == protocol::receipt_status::read, request.up_to});
 }
 
@@ -191,6 +270,10 @@ void Router::request_next_page(SessionState& state) {
 }
 
 void Router::on_closed(SessionState& state, SessionSink& /*session*/) {
+    if (state.login_pending) {
+        pending_logins_.erase(state.login_ticket);
+        state.login_pending = false;
+    }
     if (!state.logged_in()) {
         return;
     }

@@ -4,9 +4,12 @@
 // to the right local sessions. One Router per shard, used only by that shard's thread. No I/O.
 #pragma once
 
+#include "chat/clock.hpp"
 #include "chat/delivery.hpp"
 #include "chat/directory.hpp"
 #include "chat/local_sessions.hpp"
+#include "chat/login_verifier.hpp"
+#include "chat/send_budget.hpp"
 #include "chat/session_sink.hpp"
 #include "chat/session_state.hpp"
 #include "chat/storage_request.hpp"
@@ -15,8 +18,10 @@
 #include "protocol/limits.hpp"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace parley::chat {
@@ -44,6 +49,17 @@ public:
         // Chats of one session on their way to storage, unacked. A sender faster than the disk
         // is paused here instead of growing the storage queue without bound.
         std::size_t max_inflight_bytes = 1024 * 1024;
+        // Who checks logins. Null: `--auth open`, the seed's mode — the client's user_id is
+        // trusted as sent.
+        LoginVerifier* verifier = nullptr;
+        // Account names are case-folded (`--auth password`): fold the user ids a client names
+        // (to_user_id, peer) the same way, so "Bob" reaches the account "bob".
+        bool fold_user_ids = false;
+        // What one user may send over all of its sessions (off when !enabled()). Needs `clock`.
+        SendLimits user_limits;
+        const Clock* clock = nullptr;
+        // Chats refused in a row for the user's limit before the session is closed (1008).
+        std::uint32_t max_refused_in_a_row = 100;
     };
 
     Router(Config config, Directory& directory, ShardLink& link, StorageQueue& storage);
@@ -59,6 +75,9 @@ public:
     void on_closed(SessionState& state, SessionSink& session);
     // Deliveries from the storage thread, in commit order.
     void deliver(std::vector<Delivery>& batch);
+    // Closes this shard's sessions of `user` (only those logged in with the token tagged
+    // `token_tag`, unless it is 0): the token was revoked or the account disabled.
+    void disconnect_user(std::string_view user, std::uint64_t token_tag, std::string_view reason);
     // Hands this pass's requests to the storage thread in one batch. Called once per loop pass
     // after request_flush().
     void flush();
@@ -69,6 +88,11 @@ public:
 
 private:
     void on_login(SessionState& state, SessionSink& session, const protocol::LoginRequest& login);
+    // Registers a session whose user is known (trusted, or verified) and starts its catch-up.
+    void complete_login(SessionState& state, SessionSink& session, std::string_view user,
+                        std::optional<std::uint64_t> since);
+    void finish_verified_login(std::uint64_t ticket, LoginVerdict verdict);
+    std::string canonical_user(std::string_view user) const;
     void on_chat(SessionState& state, SessionSink& session, const protocol::ChatRequest& chat);
     void on_ping(SessionSink& session, const protocol::PingRequest& ping);
     void on_history(SessionState& state, SessionSink& session, const protocol::HistoryRequest& request);
@@ -88,6 +112,15 @@ private:
     LocalSessions local_;
     std::vector<StorageRequest> pending_;
     std::uint64_t session_counter_ = 0;
+    // Logins waiting for the verifier, by ticket. A session that closes meanwhile is erased, so a
+    // late verdict finds nothing and is dropped.
+    struct PendingLogin {
+        SessionState* state = nullptr;
+        SessionSink* session = nullptr;
+        std::optional<std::uint64_t> since;
+    };
+    std::unordered_map<std::uint64_t, PendingLogin> pending_logins_;
+    std::uint64_t login_tickets_ = 0;
 };
 
 } // namespace parley::chat

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace parley::chat {
 
@@ -31,6 +32,12 @@ public:
     virtual std::size_t queued_bytes() const = 0;
     // Starts reading the connection again after chat paused it (SessionState::reading_paused).
     virtual void resume_reading() = 0;
+    // The client's IP address as text ("127.0.0.1", "::1"), for per-address limits.
+    virtual std::string peer_address() const { return {}; }
+    // Closes the session with a policy-violation close (1008) giving `reason`: for a session
+    // whose login was revoked, or one that keeps sending over its limit. Must not be called from
+    // inside a send(). Runs on the session's shard.
+    virtual void disconnect(std::string_view reason) { (void)reason; }
 
 protected:
     SessionSink() = default;

@@ -18,9 +18,19 @@ struct SessionState {
     // the connection stops reading (TCP pushes back on the sender) until acks come back.
     std::size_t inflight_bytes = 0;
     bool reading_paused = false;
+    // A login is being verified (auth modes password and jwt): nothing after it is read until the
+    // verdict, so a chat pipelined behind the login is handled as the verified user, not refused.
+    bool login_pending = false;
+    std::uint64_t login_ticket = 0;
+    // The session token this session logged in with (its tag), 0 if none: logout closes it.
+    std::uint64_t token_tag = 0;
+    // Chats refused in a row for the user's send budget; past a limit the session is closed.
+    std::uint32_t refused_in_a_row = 0;
 
     // Chat's answer to "may this connection read more now?". Runs on the session's shard.
-    bool may_read(std::size_t max_inflight_bytes) const { return inflight_bytes < max_inflight_bytes; }
+    bool may_read(std::size_t max_inflight_bytes) const {
+        return !login_pending && inflight_bytes < max_inflight_bytes;
+    }
 
     bool logged_in() const { return !user_id.empty(); }
 };
