@@ -67,16 +67,31 @@ SettingParser duration_setting(std::chrono::milliseconds net::ServerConfig::*fie
     };
 }
 
+std::string parse_rate(double& out, std::string_view text) {
+    double value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc{} || end != text.data() + text.size() || value < 0) {
+        return "expected a number >= 0 (0 turns the limit off)";
+    }
+    out = value;
+    return {};
+}
+
+std::string parse_byte_rate(double& out, std::string_view text) {
+    const auto bytes = parse_bytes(text);
+    if (!bytes) {
+        return "expected a size, e.g. 256KiB or 1MiB (0 turns the limit off)";
+    }
+    out = static_cast<double>(*bytes);
+    return {};
+}
+
 SettingParser rate_setting(double net::ServerConfig::*field) {
-    return [field](AppConfig& c, std::string_view text) -> std::string {
-        double value = 0;
-        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-        if (ec != std::errc{} || end != text.data() + text.size() || value < 0) {
-            return "expected a number >= 0 (0 turns the limit off)";
-        }
-        c.server.*field = value;
-        return {};
-    };
+    return [field](AppConfig& c, std::string_view text) { return parse_rate(c.server.*field, text); };
+}
+
+SettingParser bytes_rate_setting(double net::ServerConfig::*field) {
+    return [field](AppConfig& c, std::string_view text) { return parse_byte_rate(c.server.*field, text); };
 }
 
 std::vector<Setting> make_settings() {
@@ -130,13 +145,77 @@ std::vector<Setting> make_settings() {
              c.server.storage.idempotency_window_ms = d->count();
              return {};
          }},
-        {"auth", "Authentication mode: open (trust the client's user_id; unsafe) [open]",
+        {"auth",
+         "Authentication: password (accounts), jwt (HS256 tokens from your app), or open (trust the "
+         "client's user_id; UNSAFE) [password]",
          [](AppConfig& c, std::string_view t) -> std::string {
-             if (t != "open") {
-                 return "the only mode so far is 'open'";
+             if (t != "open" && t != "password" && t != "jwt") {
+                 return "expected password, jwt or open";
              }
              c.auth = std::string(t);
-             c.server.auth_open = true;
+             c.server.auth_open = t == "open";
+             c.server.fold_user_ids = t == "password";
+             return {};
+         }},
+        {"jwt_secret", "HS256 key for --auth jwt (prefer PARLEY_JWT_SECRET: flags are visible in ps)",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             // RFC 7518 §3.2: an HS256 key must be at least as long as the hash, 256 bits.
+             if (t.size() < 32) {
+                 return "must be at least 32 bytes (RFC 7518 section 3.2)";
+             }
+             c.jwt_secret = std::string(t);
+             return {};
+         }},
+        {"token_ttl", "How long a session token from /api/login stays valid [30d]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             const auto d = parse_duration(t);
+             if (!d || d->count() < 1000) {
+                 return "expected a duration of at least 1s, e.g. 12h or 30d";
+             }
+             c.token_ttl = *d;
+             return {};
+         }},
+        {"registration", "open: anyone may create an account (POST /api/register); closed: admin only [open]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             if (t != "open" && t != "closed") {
+                 return "expected open or closed";
+             }
+             c.registration = std::string(t);
+             return {};
+         }},
+        {"allowed_origins",
+         "Web origins besides the server's own that may open a WebSocket or call the API, comma-"
+         "separated (e.g. https://chat.example.com); * allows any [none]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             c.server.origins.allowed.clear();
+             while (!t.empty()) {
+                 const auto comma = t.find(',');
+                 std::string_view item = t.substr(0, comma);
+                 while (!item.empty() && item.front() == ' ') {
+                     item.remove_prefix(1);
+                 }
+                 while (!item.empty() && item.back() == ' ') {
+                     item.remove_suffix(1);
+                 }
+                 if (!item.empty()) {
+                     if (item != "*" && item.find("://") == std::string_view::npos) {
+                         return "each origin is scheme://host[:port], e.g. https://chat.example.com";
+                     }
+                     c.server.origins.allowed.emplace_back(item);
+                 }
+                 t = comma == std::string_view::npos ? std::string_view{} : t.substr(comma + 1);
+             }
+             return {};
+         }},
+        {"login_free_failures", "Failed logins per address and per user name before backoff starts [5]",
+         [](AppConfig& c, std::string_view t) { return parse_uint(c.login_free_failures, t, 1u, 1000u); }},
+        {"login_max_backoff", "Longest wait imposed after repeated failed logins [15m]",
+         [](AppConfig& c, std::string_view t) -> std::string {
+             const auto d = parse_duration(t);
+             if (!d || d->count() < 1000) {
+                 return "expected a duration of at least 1s";
+             }
+             c.login_max_backoff = *d;
              return {};
          }},
         {"log_level", "trace, debug, info, warn or error [info]",
@@ -175,6 +254,26 @@ std::vector<Setting> make_settings() {
          rate_setting(&ServerConfig::max_frames_per_second)},
         {"max_frames_burst", "Frames per connection in a burst [400]",
          rate_setting(&ServerConfig::max_frames_burst)},
+        {"max_bytes_per_second", "Bytes per second per connection, sustained; 0 = no limit [1MiB]",
+         bytes_rate_setting(&ServerConfig::max_bytes_per_second)},
+        {"max_bytes_burst", "Bytes per connection in a burst; at least max_frame_bytes [4MiB]",
+         bytes_rate_setting(&ServerConfig::max_bytes_burst)},
+        {"user_messages_per_second", "Chats per second per user over all devices; 0 = no limit [20]",
+         [](AppConfig& c, std::string_view t) { return parse_rate(c.server.user_limits.messages_per_second, t); }},
+        {"user_messages_burst", "Chats per user in a burst [100]",
+         [](AppConfig& c, std::string_view t) { return parse_rate(c.server.user_limits.messages_burst, t); }},
+        {"user_bytes_per_second", "Chat bytes per second per user; 0 = no limit [256KiB]",
+         [](AppConfig& c, std::string_view t) { return parse_byte_rate(c.server.user_limits.bytes_per_second, t); }},
+        {"user_bytes_burst", "Chat bytes per user in a burst; at least max_message_bytes [1MiB]",
+         [](AppConfig& c, std::string_view t) { return parse_byte_rate(c.server.user_limits.bytes_burst, t); }},
+        {"max_connections", "Connections held at once; 0 = as many as the file limit allows [0]",
+         [](AppConfig& c, std::string_view t) {
+             return parse_uint(c.server.max_connections, t, std::size_t{0}, std::size_t{10'000'000});
+         }},
+        {"max_connections_per_ip", "Connections held at once from one IP address; 0 = no limit [256]",
+         [](AppConfig& c, std::string_view t) {
+             return parse_uint(c.server.max_connections_per_ip, t, std::size_t{0}, std::size_t{10'000'000});
+         }},
     };
 }
 
@@ -237,6 +336,28 @@ void apply_toml_file(AppConfig& config, const std::string& path) {
                                      " must be a string, number or boolean");
         }
         apply_setting(config, key.str(), value, "config file " + path);
+    }
+}
+
+void check_consistency(const AppConfig& config) {
+    const net::ServerConfig& s = config.server;
+    if (config.auth == "jwt" && config.jwt_secret.empty()) {
+        throw std::runtime_error("--auth jwt needs the shared key: set PARLEY_JWT_SECRET (or jwt_secret)");
+    }
+    if (config.auth != "jwt" && !config.jwt_secret.empty()) {
+        throw std::runtime_error("jwt_secret is set but auth is '" + config.auth + "', not jwt");
+    }
+    if (s.max_bytes_per_second > 0 && s.max_bytes_burst < static_cast<double>(s.max_frame_bytes)) {
+        throw std::runtime_error("max_bytes_burst must be at least max_frame_bytes, or the largest frame could "
+                                 "never be accepted");
+    }
+    if (s.user_limits.bytes_per_second > 0 &&
+        s.user_limits.bytes_burst < static_cast<double>(s.protocol.max_message_bytes)) {
+        throw std::runtime_error("user_bytes_burst must be at least max_message_bytes, or the longest chat could "
+                                 "never be sent");
+    }
+    if (s.user_limits.messages_per_second > 0 && s.user_limits.messages_burst < 1) {
+        throw std::runtime_error("user_messages_burst must be at least 1");
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include "net/server_config.hpp"
 
+#include <chrono>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -22,9 +23,22 @@ struct AppConfig {
     std::string store = "sqlite";
     // SQLite's page cache. 64 MiB holds the hot ends of the indexes for a busy server.
     std::size_t sqlite_cache_bytes = std::size_t{64} << 20;
-    // "open": trust the client's user_id, as the seed did. The only mode so far; unsafe on a
-    // public network (docs/operations.md).
-    std::string auth = "open";
+    // "password": accounts with Argon2id passwords and session tokens (the default). "jwt": HS256
+    // tokens issued by another application (`jwt_secret`). "open": trust the client's user_id, as
+    // the seed did — unsafe anywhere but a trusted network (docs/operations.md).
+    std::string auth = "password";
+    // The HS256 key for `--auth jwt`. Prefer PARLEY_JWT_SECRET (or the TOML file) to the flag:
+    // command lines are visible to every user of the machine.
+    std::string jwt_secret;
+    // How long a session token from /api/login stays valid.
+    std::chrono::milliseconds token_ttl{std::chrono::hours(24 * 30)};
+    // Whether anyone may create an account with POST /api/register ("open") or only the admin
+    // with `parley user add` ("closed").
+    std::string registration = "open";
+    // Failed logins allowed per address and per user name before each further attempt must wait
+    // (1 s, doubling up to login_max_backoff).
+    unsigned login_free_failures = 5;
+    std::chrono::milliseconds login_max_backoff{std::chrono::minutes(15)};
     // trace, debug, info, warn, error
     std::string log_level = "info";
 };
@@ -50,6 +64,10 @@ void apply_setting(AppConfig& config, std::string_view key, std::string_view val
 // Applies a TOML file's settings. Throws std::runtime_error if it cannot be read or parsed, or
 // holds an unknown key or bad value (a typo in a config file must not pass silently).
 void apply_toml_file(AppConfig& config, const std::string& path);
+
+// Checks what no single setting can: settings that only make sense together. Throws
+// std::runtime_error naming them (a startup error).
+void check_consistency(const AppConfig& config);
 
 // Applies every PARLEY_* variable `getenv` knows for a setting.
 void apply_environment(AppConfig& config, const std::function<const char*(const char*)>& getenv);

@@ -9,7 +9,7 @@
 
 namespace parley::app {
 
-// "250ms", "30s", "5m", "1h"; a bare number is seconds. Nullopt if malformed or negative.
+// "250ms", "30s", "5m", "1h", "30d"; a bare number is seconds. Nullopt if malformed or negative.
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 
 // "512", "64KiB"/"64KB"/"64K", "1MiB"/"1MB"/"1M", "1GiB"; binary multiples. Nullopt if malformed.

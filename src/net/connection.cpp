@@ -1,8 +1,11 @@
 // A connection's life: HTTP, upgrade, WebSocket frames in, batched output out, close handshake.
 #include "net/connection.hpp"
 
+#include "net/connection_limiter.hpp"
+#include "net/http_api.hpp"
 #include "net/http_request.hpp"
 #include "net/http_response.hpp"
+#include "net/origin_policy.hpp"
 #include "net/shard.hpp"
 #include "net/static_files.hpp"
 #include "net/ws_handshake.hpp"
@@ -17,6 +20,7 @@
 #include <sys/uio.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 
 namespace parley::net {
@@ -57,14 +61,18 @@ std::string_view to_string(close_reason why) {
         return "bad http request";
     case close_reason::shutdown:
         return "server shutdown";
+    case close_reason::revoked:
+        return "login revoked";
     }
     return "unknown";
 }
 
-Connection::Connection(Shard& shard, boost::asio::ip::tcp::socket socket)
+Connection::Connection(Shard& shard, boost::asio::ip::tcp::socket socket, std::string peer_address)
     : shard_(shard), socket_(std::move(socket)),
       reader_(ws::peer::client, ws::ReaderLimits{shard.config().max_frame_bytes}),
       flood_(shard.config().max_frames_per_second, shard.config().max_frames_burst, clock::now()),
+      flood_bytes_(shard.config().max_bytes_per_second, shard.config().max_bytes_burst, clock::now()),
+      peer_address_(std::move(peer_address)),
       request_started_(clock::now()), last_received_(request_started_), last_ping_sent_(request_started_) {}
 
 Connection::~Connection() = default;
@@ -106,9 +114,10 @@ void Connection::on_readable() {
         if (n > 0) {
             last_received_ = clock::now();
             consume(buffer.first(static_cast<std::size_t>(n)));
-            if (!chat_.may_read(shard_.router().max_inflight_bytes())) {
-                // Storage is behind this sender: leave the rest in the socket so TCP slows the
-                // sender down; the Router calls resume_reading() when acks have come back.
+            if (input_paused()) {
+                // Storage is behind this sender, or a login / API request is being checked: leave
+                // the rest in the socket so TCP slows the sender down; resume_reading() follows
+                // when acks or the verdict have come back.
                 chat_.reading_paused = true;
                 return;
             }
@@ -133,14 +142,36 @@ void Connection::on_readable() {
     arm_read();
 }
 
+bool Connection::input_paused() const {
+    return api_pending_ || !chat_.may_read(shard_.router().max_inflight_bytes());
+}
+
 void Connection::resume_reading() {
     // Posted, not called: we are inside the Router's delivery loop, and reading runs the Router.
     // Bytes may already wait in the socket with no new edge to come, so read before waiting.
     boost::asio::post(socket_.get_executor(), [self = shared_from_this()] {
-        if (self->phase_ != phase::closed && !self->read_armed_) {
-            self->on_readable();
+        if (self->phase_ == phase::closed || self->read_armed_ || self->input_paused()) {
+            return;
         }
+        self->chat_.reading_paused = false;
+        // Requests or frames that arrived behind a login or API request wait in partial_.
+        if (!self->partial_.empty()) {
+            self->consume({});
+            if (self->phase_ == phase::closed) {
+                return;
+            }
+            if (self->input_paused()) {
+                self->chat_.reading_paused = true;
+                return;
+            }
+        }
+        self->on_readable();
     });
+}
+
+void Connection::disconnect(std::string_view reason) {
+    spdlog::info("closing session of '{}': {}", chat_.user_id, reason);
+    close(ws::close_code::policy_violation, close_reason::revoked, reason);
 }
 
 void Connection::consume(std::span<char> fresh) {
@@ -152,7 +183,9 @@ void Connection::consume(std::span<char> fresh) {
         }
         return;
     }
-    partial_.append(fresh.data(), fresh.size());
+    if (!fresh.empty()) {
+        partial_.append(fresh.data(), fresh.size());
+    }
     const std::size_t used = handle_input(std::span<char>(partial_.data(), partial_.size()));
     if (phase_ == phase::closed) {
         return;
@@ -181,7 +214,7 @@ std::size_t Connection::handle_input(std::span<char> input) {
 
 std::size_t Connection::handle_http(std::span<char> input) {
     std::size_t used = 0;
-    while (phase_ == phase::http && !close_when_drained_ && used < input.size()) {
+    while (phase_ == phase::http && !close_when_drained_ && !api_pending_ && used < input.size()) {
         const std::string_view bytes(input.data() + used, input.size() - used);
         HttpParseResult parsed = parse_http_request(bytes, shard_.config().http);
         if (parsed.status == http_parse_status::need_more) {
@@ -227,12 +260,25 @@ void Connection::respond_http(const HttpRequest& request) {
             return reply(426, "text/plain; charset=utf-8", "unsupported WebSocket version\n",
                          "Sec-WebSocket-Version: 13\r\n");
         }
+        if (!origin_allowed(shard_.config().origins, request.origin, request.host, shard_.config().tls)) {
+            // RFC 6455 §4.2.2: a server that does not accept the origin answers 403.
+            spdlog::info("refused a WebSocket from {}: origin '{}' is not allowed", peer_address_, request.origin);
+            return reply(403, "text/plain; charset=utf-8",
+                         "this page's origin may not open a WebSocket to this server (see allowed_origins)\n");
+        }
         queue_raw(websocket_accept_response(ws::accept_key(request.ws_key)));
         phase_ = phase::websocket;
         last_ping_sent_ = last_received_;
         return;
     }
 
+    if (HttpApi* api = shard_.api(); api != nullptr && api->handles(path)) {
+        if (!origin_allowed(shard_.config().origins, request.origin, request.host, shard_.config().tls)) {
+            return reply(403, "application/json",
+                         R"({"error":"origin_not_allowed","message":"this page's origin may not call this API"})");
+        }
+        return start_api_request(request);
+    }
     if (request.method != "GET" && !head) {
         return reply(405, "text/plain; charset=utf-8", "method not allowed\n", "Allow: GET, HEAD\r\n");
     }
@@ -243,6 +289,46 @@ void Connection::respond_http(const HttpRequest& request) {
         return reply(200, file->content_type, file->body);
     }
     reply(404, "text/plain; charset=utf-8", "not found\n");
+}
+
+void Connection::start_api_request(const HttpRequest& request) {
+    ApiRequest api_request;
+    api_request.method = request.method;
+    api_request.path = std::string(request.path());
+    api_request.content_type = request.content_type;
+    api_request.body = request.body;
+    constexpr std::string_view bearer = "Bearer ";
+    if (request.authorization.size() > bearer.size() &&
+        std::equal(bearer.begin(), bearer.end(), request.authorization.begin(),
+                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
+                                               std::tolower(static_cast<unsigned char>(b)); })) {
+        api_request.bearer_token = request.authorization.substr(bearer.size());
+    }
+    api_request.peer_address = peer_address_;
+    api_pending_ = true;
+    shard_.api()->handle(shard_.index(), std::move(api_request),
+                         [self = shared_from_this(), keep = request.keep_alive](ApiReply reply) {
+                             self->finish_api_request(reply.status, reply.body, reply.extra_headers, keep);
+                         });
+}
+
+void Connection::finish_api_request(int status, const std::string& body, const std::string& headers,
+                                    bool keep_alive) {
+    api_pending_ = false;
+    if (phase_ != phase::http) {
+        return; // closed meanwhile
+    }
+    // Credentials and tokens must not linger in caches; no CORS headers: cross-site pages get
+    // nothing from this API.
+    queue_raw(http_response(status, "application/json", body, keep_alive, false,
+                            headers + "Cache-Control: no-store\r\n"));
+    request_started_ = clock::now();
+    if (!keep_alive) {
+        close_when_drained_ = true;
+        close_reason_ = close_reason::http_done;
+        return;
+    }
+    resume_reading();
 }
 
 std::size_t Connection::handle_frames(std::span<char> input) {
@@ -271,19 +357,23 @@ std::size_t Connection::handle_frames(std::span<char> input) {
         }
         switch (e.kind) {
         case ws::event_kind::text:
-            if (admit_frame()) {
+            if (admit_frame(e.payload.size())) {
                 shard_.router().on_text(chat_, *this, e.payload);
+                if (chat_.login_pending) {
+                    // The frames after a login are read as the verified user, or refused.
+                    return size - input.size();
+                }
             }
             break;
         case ws::event_kind::binary:
-            if (admit_frame()) {
+            if (admit_frame(e.payload.size())) {
                 shard_.router().reply_error(*this, protocol::errc::binary_unsupported,
                                             "Parley speaks JSON in text frames; binary frames are ignored");
             }
             break;
         case ws::event_kind::ping:
             // RFC 6455 §5.5.2: answer with the same payload.
-            if (admit_frame()) {
+            if (admit_frame(e.payload.size())) {
                 queue_control(ws::opcode::pong, e.payload);
             }
             break;
@@ -305,8 +395,9 @@ std::size_t Connection::handle_frames(std::span<char> input) {
     return size - input.size();
 }
 
-bool Connection::admit_frame() {
-    if (flood_.try_take(clock::now())) {
+bool Connection::admit_frame(std::size_t payload_bytes) {
+    const auto now = clock::now();
+    if (flood_.try_take(now) && flood_bytes_.try_take(now, static_cast<double>(payload_bytes))) {
         dropped_in_a_row_ = 0;
         return true;
     }
@@ -470,7 +561,7 @@ void Connection::after_write_drained() {
 
 // ---- closing --------------------------------------------------------------------------------
 
-void Connection::close(ws::close_code code, close_reason why) {
+void Connection::close(ws::close_code code, close_reason why, std::string_view text) {
     if (phase_ == phase::closed || phase_ == phase::closing) {
         return;
     }
@@ -481,7 +572,7 @@ void Connection::close(ws::close_code code, close_reason why) {
     }
     phase_ = phase::closing;
     closing_since_ = clock::now();
-    std::string reason(to_string(why));
+    std::string reason(text.empty() ? to_string(why) : text);
     queue_control(ws::opcode::close, ws::close_payload(code, reason));
 }
 
@@ -501,6 +592,7 @@ void Connection::destroy(close_reason why) {
     socket_.close(ec); // completes pending waits with operation_aborted
     out_.clear();
     out_bytes_ = 0;
+    shard_.limiter().release(peer_address_);
     shard_.router().on_closed(chat_, *this);
     shard_.remove(*this);
 }

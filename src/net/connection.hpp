@@ -30,7 +30,8 @@ class Connection final : public chat::SessionSink, public std::enable_shared_fro
 public:
     using clock = std::chrono::steady_clock;
 
-    Connection(Shard& shard, boost::asio::ip::tcp::socket socket);
+    // `peer_address` was admitted by the shard's ConnectionLimiter; destroy() releases it.
+    Connection(Shard& shard, boost::asio::ip::tcp::socket socket, std::string peer_address);
     ~Connection() override;
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -43,6 +44,8 @@ public:
     chat::send_result send(chat::SharedText text) override;
     std::size_t queued_bytes() const override { return out_bytes_; }
     void resume_reading() override;
+    std::string peer_address() const override { return peer_address_; }
+    void disconnect(std::string_view reason) override;
 
     // Writes everything queued, in one gather write if the socket takes it. Called by the shard at
     // the end of a loop pass, and when the socket becomes writable again.
@@ -53,7 +56,7 @@ public:
 
     // Starts the close handshake (RFC 6455 §7.1.2): queue a close frame, stop taking messages,
     // wait for the peer's close (or close_timeout). Before the upgrade it just drops the connection.
-    void close(ws::close_code code, close_reason why);
+    void close(ws::close_code code, close_reason why, std::string_view text = {});
 
     // Drops the connection now: no close frame. Safe to call more than once.
     void destroy(close_reason why);
@@ -91,9 +94,14 @@ private:
     std::size_t handle_input(std::span<char> input);
     std::size_t handle_http(std::span<char> input);
     void respond_http(const HttpRequest& request);
+    // Hands an API request to the auth thread; input waits until its reply is queued.
+    void start_api_request(const HttpRequest& request);
+    void finish_api_request(int status, const std::string& body, const std::string& headers, bool keep_alive);
+    // True while input must wait: a login or API request being checked, or too much in flight.
+    bool input_paused() const;
     std::size_t handle_frames(std::span<char> input);
-    // Counts a frame against the flood limit; false if it must be dropped.
-    bool admit_frame();
+    // Counts a frame of `payload_bytes` against the flood limits; false if it must be dropped.
+    bool admit_frame(std::size_t payload_bytes);
     void queue_raw(std::string bytes);
     void queue_control(ws::opcode op, std::string_view payload);
     void mark_dirty();
@@ -107,11 +115,14 @@ private:
     // After the queue drains: HTTP connection: close; WebSocket: shut down our sending side.
     bool close_when_drained_ = false;
     bool peer_closed_ = false;
+    bool api_pending_ = false;
 
     std::string partial_; // bytes of an incomplete request or frame; empty while idle
     ws::MessageReader reader_;
     chat::SessionState chat_;
-    TokenBucket flood_;
+    TokenBucket flood_;       // frames per second
+    TokenBucket flood_bytes_; // payload bytes per second
+    std::string peer_address_;
     std::uint32_t dropped_in_a_row_ = 0;
 
     std::vector<OutChunk> out_;

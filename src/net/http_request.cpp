@@ -96,6 +96,9 @@ HttpParseResult parse_http_request(std::string_view bytes, const HttpLimits& lim
     r.ws_key = std::string(msg[http::field::sec_websocket_key]);
     r.ws_version = std::string(msg[http::field::sec_websocket_version]);
     r.origin = std::string(msg[http::field::origin]);
+    r.host = std::string(msg[http::field::host]);
+    r.content_type = std::string(msg[http::field::content_type]);
+    r.authorization = std::string(msg[http::field::authorization]);
     r.body = msg.body();
     result.status = http_parse_status::complete;
     result.consumed = used;

@@ -18,6 +18,9 @@ struct HttpRequest {
     std::string ws_key;     // Sec-WebSocket-Key
     std::string ws_version; // Sec-WebSocket-Version
     std::string origin;
+    std::string host;
+    std::string content_type;
+    std::string authorization;
     std::string body;
 
     // The target's path, without the query string.

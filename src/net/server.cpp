@@ -3,6 +3,8 @@
 
 #include "chat/clock.hpp"
 #include "chat/directory.hpp"
+#include "net/auth_worker.hpp"
+#include "net/connection_limiter.hpp"
 #include "net/shard.hpp"
 #include "net/storage_worker.hpp"
 #include "store/message_store.hpp"
@@ -10,6 +12,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
+
+#include <sys/resource.h>
 
 #include <chrono>
 #include <stdexcept>
@@ -52,12 +56,24 @@ std::uint16_t claim_port(const boost::asio::ip::tcp::endpoint& endpoint) {
     return probe.local_endpoint().port();
 }
 
+// Connections the process can hold: its file limit, less some for the store, logs and listeners.
+std::size_t connections_the_file_limit_allows() {
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+        return 0;
+    }
+    constexpr rlim_t reserved = 64;
+    return limit.rlim_cur > reserved ? static_cast<std::size_t>(limit.rlim_cur - reserved) : 1;
+}
+
 } // namespace
 
 struct Server::Impl final : chat::ShardPoster {
     ServerConfig config;
     SystemClock clock;
     chat::Directory directory;
+    std::unique_ptr<ConnectionLimiter> limiter;
+    std::unique_ptr<AuthWorker> auth;
     std::unique_ptr<StorageWorker> storage;
     std::vector<std::unique_ptr<Shard>> shards;
     std::vector<std::thread> threads;
@@ -67,7 +83,7 @@ struct Server::Impl final : chat::ShardPoster {
     }
 };
 
-Server::Server(ServerConfig config, std::unique_ptr<store::MessageStore> store)
+Server::Server(ServerConfig config, std::unique_ptr<store::MessageStore> store, std::unique_ptr<AuthWorker> auth)
     : impl_(std::make_unique<Impl>()) {
     impl_->config = std::move(config);
     ServerConfig& c = impl_->config;
@@ -81,12 +97,31 @@ Server::Server(ServerConfig config, std::unique_ptr<store::MessageStore> store)
     }
     boost::asio::ip::tcp::endpoint endpoint(address, c.listen_port);
     endpoint.port(claim_port(endpoint));
+    if (!c.auth_open && auth == nullptr) {
+        throw std::invalid_argument("a server that does not trust user ids needs an AuthWorker");
+    }
+    impl_->auth = std::move(auth);
+    const std::size_t max_total =
+        c.max_connections != 0 ? c.max_connections : connections_the_file_limit_allows();
+    impl_->limiter = std::make_unique<ConnectionLimiter>(max_total, c.max_connections_per_ip);
     impl_->storage =
         std::make_unique<StorageWorker>(std::move(store), impl_->directory, *impl_, impl_->clock, c.storage);
+    const ShardServices services{impl_->directory, *impl_->storage, impl_->clock, *impl_->limiter,
+                                 impl_->auth.get(), impl_->auth.get()};
     for (unsigned i = 0; i < c.threads; ++i) {
-        auto shard = std::make_unique<Shard>(i, c, impl_->directory, *impl_->storage);
+        auto shard = std::make_unique<Shard>(i, c, services);
         shard->listen(endpoint);
         impl_->shards.push_back(std::move(shard));
+    }
+    if (impl_->auth) {
+        Impl* impl = impl_.get();
+        impl_->auth->link(AuthWorker::Links{
+            [impl](unsigned shard, std::function<void()> task) { impl->shards.at(shard)->post(std::move(task)); },
+            [impl](const auth::Revocation& r) {
+                for (auto& shard : impl->shards) {
+                    shard->post([s = shard.get(), r] { s->router().disconnect_user(r.user, r.token_tag, r.reason); });
+                }
+            }});
     }
 }
 
@@ -101,6 +136,9 @@ std::uint16_t Server::port() const {
 
 void Server::start() {
     impl_->storage->start();
+    if (impl_->auth) {
+        impl_->auth->start();
+    }
     for (auto& shard : impl_->shards) {
         impl_->threads.emplace_back([s = shard.get()] { s->run(); });
     }
@@ -117,6 +155,9 @@ void Server::wait() {
         if (t.joinable()) {
             t.join();
         }
+    }
+    if (impl_->auth) {
+        impl_->auth->stop();
     }
     // The shards are done: what they queued (chats in flight, offline marks) is stored before the
     // store closes.

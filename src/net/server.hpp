@@ -13,10 +13,14 @@ class MessageStore;
 
 namespace parley::net {
 
+class AuthWorker;
+
 class Server {
 public:
     // Binds every shard's listener. Throws std::system_error if the address cannot be used.
-    Server(ServerConfig config, std::unique_ptr<store::MessageStore> store);
+    // `auth` checks logins and serves the HTTP API; null only with config.auth_open.
+    Server(ServerConfig config, std::unique_ptr<store::MessageStore> store,
+           std::unique_ptr<AuthWorker> auth = nullptr);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;

@@ -2,8 +2,10 @@
 // TOML file, PARLEY_* environment variables and flags. No Asio here: app/ includes it.
 #pragma once
 
+#include "chat/send_budget.hpp"
 #include "chat/storage_engine.hpp"
 #include "net/http_request.hpp"
+#include "net/origin_policy.hpp"
 #include "protocol/limits.hpp"
 
 #include <chrono>
@@ -44,9 +46,29 @@ struct ServerConfig {
     // (benchmarks).
     double max_frames_per_second = 200;
     double max_frames_burst = 400;
+    // Bytes per second one connection may send (frame payloads), sustained and in a burst. The
+    // burst must hold the largest frame. 0 turns the limit off.
+    double max_bytes_per_second = 1024 * 1024;
+    double max_bytes_burst = 4 * 1024 * 1024;
 
-    // Trust the client's user_id (the seed's behaviour). The only mode until accounts exist.
-    bool auth_open = true;
+    // What one user may send over all of its devices: chats per second and chat bytes per second.
+    chat::SendLimits user_limits{20, 100, 256 * 1024, 1024 * 1024};
+
+    // Connections held at once, in all and from one address. 0: no limit (the total is still
+    // bounded by the process's file limit; accept backs off when it is reached).
+    std::size_t max_connections = 0;
+    std::size_t max_connections_per_ip = 256;
+
+    // Trust the client's user_id (the seed's behaviour, `--auth open`). Otherwise logins are
+    // checked by the AuthWorker (password or jwt mode).
+    bool auth_open = false;
+    // Account names are case-folded (password mode): fold names clients write the same way.
+    bool fold_user_ids = false;
+    // Which web pages may open a WebSocket or call the API (besides the server's own origin).
+    OriginPolicy origins;
+    // Serving TLS on the port (HTTPS and WSS). Set by the TLS setup; the server's own origin is
+    // then https://host.
+    bool tls = false;
 
     // Idempotency window, catch-up page size, retention.
     chat::StorageEngine::Options storage;

@@ -2,6 +2,7 @@
 #include "net/shard.hpp"
 
 #include "net/connection.hpp"
+#include "net/connection_limiter.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -26,12 +27,23 @@ std::chrono::milliseconds tick_period(const ServerConfig& c) {
 // over more at once.
 constexpr std::size_t read_buffer_bytes = 64 * 1024;
 
+chat::Router::Config router_config(unsigned index, const ServerConfig& config, const ShardServices& services) {
+    chat::Router::Config c;
+    c.shard = index;
+    c.limits = config.protocol;
+    c.verifier = config.auth_open ? nullptr : services.verifier;
+    c.fold_user_ids = config.fold_user_ids;
+    c.user_limits = config.user_limits;
+    c.clock = &services.clock;
+    return c;
+}
+
 } // namespace
 
-Shard::Shard(unsigned index, const ServerConfig& config, chat::Directory& directory,
-             chat::StorageQueue& storage)
-    : index_(index), config_(config), acceptor_(io_), tick_timer_(io_), accept_retry_timer_(io_),
-      shutdown_timer_(io_), router_(chat::Router::Config{index, config.protocol}, directory, *this, storage),
+Shard::Shard(unsigned index, const ServerConfig& config, const ShardServices& services)
+    : index_(index), config_(config), services_(services), acceptor_(io_), tick_timer_(io_),
+      accept_retry_timer_(io_), shutdown_timer_(io_),
+      router_(router_config(index, config, services), services.directory, *this, services.storage),
       read_buffer_(read_buffer_bytes) {}
 
 Shard::~Shard() = default;
@@ -89,12 +101,43 @@ void Shard::accept_next() {
             });
             return;
         }
-        auto connection = std::make_shared<Connection>(*this, std::move(socket));
+        boost::system::error_code endpoint_ec;
+        const auto peer = socket.remote_endpoint(endpoint_ec);
+        if (endpoint_ec) {
+            accept_next(); // already gone
+            return;
+        }
+        std::string address = peer.address().to_string();
+        const auto verdict = services_.limiter.try_admit(address);
+        if (verdict != ConnectionLimiter::verdict::admitted) {
+            refuse(socket, verdict == ConnectionLimiter::verdict::too_many_from_address
+                               ? "too many connections from your address"
+                               : "the server is full");
+            accept_next();
+            return;
+        }
+        auto connection = std::make_shared<Connection>(*this, std::move(socket), std::move(address));
         connection->shard_slot = connections_.size();
         connections_.push_back(connection);
         connection->start();
         accept_next();
     });
+}
+
+void Shard::refuse(boost::asio::ip::tcp::socket& socket, std::string_view why) {
+    // One best-effort write so a person sees why; the socket is new, so its buffer has room.
+    std::string response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                           "Connection: close\r\nRetry-After: 10\r\nContent-Length: " +
+                           std::to_string(why.size() + 1) + "\r\n\r\n" + std::string(why) + "\n";
+    [[maybe_unused]] const auto sent =
+        ::send(socket.native_handle(), response.data(), response.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    spdlog::debug("refused a connection: {}", why);
+    boost::system::error_code ec;
+    socket.close(ec);
+}
+
+void Shard::post(std::function<void()> task) {
+    boost::asio::post(io_, std::move(task));
 }
 
 void Shard::mark_dirty(std::shared_ptr<Connection> connection) {

@@ -11,18 +11,31 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
+#include <string_view>
 #include <vector>
 
 namespace parley::net {
 
 class Connection;
+class ConnectionLimiter;
+class HttpApi;
+
+// What the server shares with each shard. The referenced objects outlive the shard.
+struct ShardServices {
+    chat::Directory& directory;
+    chat::StorageQueue& storage;
+    const chat::Clock& clock;
+    ConnectionLimiter& limiter;
+    chat::LoginVerifier* verifier = nullptr; // null in `--auth open`
+    HttpApi* api = nullptr;                  // null in `--auth open`
+};
 
 class Shard final : public chat::ShardLink {
 public:
-    Shard(unsigned index, const ServerConfig& config, chat::Directory& directory,
-          chat::StorageQueue& storage);
+    Shard(unsigned index, const ServerConfig& config, const ShardServices& services);
     ~Shard() override;
     Shard(const Shard&) = delete;
     Shard& operator=(const Shard&) = delete;
@@ -43,15 +56,23 @@ public:
     // chat::ShardLink. Runs on this shard's thread.
     void request_flush() override;
 
+    // Runs `task` on this shard's thread (auth verdicts, API replies, revocations). Any thread.
+    void post(std::function<void()> task);
+
     // For connections. Run on this shard's thread.
     const ServerConfig& config() const { return config_; }
     chat::Router& router() { return router_; }
+    HttpApi* api() { return services_.api; }
+    ConnectionLimiter& limiter() { return services_.limiter; }
+    unsigned index() const { return index_; }
     std::span<char> read_buffer() { return read_buffer_; }
     void mark_dirty(std::shared_ptr<Connection> connection);
     void remove(Connection& connection);
 
 private:
     void accept_next();
+    // Answers a connection over a limit with a 503 and closes it.
+    static void refuse(boost::asio::ip::tcp::socket& socket, std::string_view why);
     void schedule_tick();
     void on_tick();
     void end_of_pass();
@@ -59,6 +80,7 @@ private:
 
     unsigned index_;
     const ServerConfig& config_;
+    ShardServices services_;
     boost::asio::io_context io_{1};
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer tick_timer_;

@@ -13,18 +13,18 @@ public:
     TokenBucket(double rate_per_second, double burst, time_point now)
         : rate_(rate_per_second), burst_(burst), tokens_(burst), last_(now) {}
 
-    // Takes one token if there is one. A rate of 0 means unlimited.
-    bool try_take(time_point now) {
+    // Takes `amount` tokens if there are that many. A rate of 0 means unlimited.
+    bool try_take(time_point now, double amount = 1) {
         if (rate_ <= 0) {
             return true;
         }
         const std::chrono::duration<double> elapsed = now - last_;
         last_ = now;
         tokens_ = std::min(burst_, tokens_ + elapsed.count() * rate_);
-        if (tokens_ < 1) {
+        if (tokens_ < amount) {
             return false;
         }
-        tokens_ -= 1;
+        tokens_ -= amount;
         return true;
     }
 
