@@ -59,11 +59,12 @@ void exec(sqlite3* db, const std::string& path, const std::string& sql, std::str
     }
 }
 
-// The first column of the first row `sql` returns, as text ("" for no row).
-std::string query_text(sqlite3* db, const std::string& path, std::string_view sql, std::string_view what) {
+// Runs `sql` and puts the first column of its first row, as text, in `text` ("" for no row);
+// returns SQLite's result code.
+int try_query_text(sqlite3* db, std::string_view sql, std::string& text) {
     sqlite3_stmt* stmt = nullptr;
     int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
-    std::string text;
+    text.clear();
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(stmt);
         if (rc == SQLITE_ROW) {
@@ -77,7 +78,13 @@ std::string query_text(sqlite3* db, const std::string& path, std::string_view sq
         }
     }
     sqlite3_finalize(stmt);
-    if (rc != SQLITE_OK) {
+    return rc;
+}
+
+// The first column of the first row `sql` returns, as text ("" for no row).
+std::string query_text(sqlite3* db, const std::string& path, std::string_view sql, std::string_view what) {
+    std::string text;
+    if (const int rc = try_query_text(db, sql, text); rc != SQLITE_OK) {
         fail(path, std::string(what) + ": " + describe(db, rc));
     }
     return text;
@@ -95,12 +102,28 @@ struct FileIdentity {
     std::int64_t tables = 0;
 };
 
+// One statement, so one snapshot: read one by one, the three could straddle another process's
+// migration (version 0 from before it, its tables from after) and a new file would look foreign.
 FileIdentity read_identity(sqlite3* db, const std::string& path) {
-    FileIdentity identity;
+    constexpr std::string_view sql = "SELECT (SELECT user_version FROM pragma_user_version), "
+                                     "(SELECT application_id FROM pragma_application_id), "
+                                     "(SELECT count(*) FROM sqlite_schema)";
+    sqlite3_stmt* stmt = nullptr;
     // The first read of the file: random bytes fail here with SQLITE_NOTADB, before any write.
-    identity.version = query_int(db, path, "PRAGMA user_version", "cannot read the schema version");
-    identity.application_id = query_int(db, path, "PRAGMA application_id", "cannot read the application id");
-    identity.tables = query_int(db, path, "SELECT count(*) FROM sqlite_schema", "cannot read the schema");
+    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+    FileIdentity identity;
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            identity = {sqlite3_column_int64(stmt, 0), sqlite3_column_int64(stmt, 1),
+                        sqlite3_column_int64(stmt, 2)};
+            rc = SQLITE_OK;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_OK) {
+        fail(path, "cannot read what the file holds: " + describe(db, rc));
+    }
     return identity;
 }
 
@@ -129,17 +152,37 @@ void refuse_unless_ours(const FileIdentity& identity, const std::string& path) {
     }
 }
 
+// Puts the file in WAL mode (kept in the file, so only its first open changes anything) and returns
+// the journal mode now in force. Turning a new file to WAL takes an exclusive lock, and when
+// waiting for one could deadlock (another connection holds a shared lock and wants more, as when
+// the server and a first `parley user add` open a new file together) SQLite answers SQLITE_BUSY at
+// once instead of calling the busy handler; so the wait the busy timeout promises is made here.
+std::string switch_to_wal(sqlite3* db, const std::string& path) {
+    constexpr int retry_ms = 10;
+    std::string mode;
+    for (int waited_ms = 0;; waited_ms += retry_ms) {
+        const int rc = try_query_text(db, "PRAGMA journal_mode = WAL", mode);
+        if (rc == SQLITE_OK) {
+            return mode;
+        }
+        if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= busy_timeout_ms) {
+            fail(path, "cannot switch to WAL mode: " + describe(db, rc));
+        }
+        sqlite3_sleep(retry_ms);
+    }
+}
+
 // Checks what is in the file before anything writes to it, then brings it to the latest schema.
 void check_and_migrate(sqlite3* db, const std::string& path, bool in_memory) {
-    refuse_unless_ours(read_identity(db, path), path);
+    const FileIdentity found = read_identity(db, path);
+    refuse_unless_ours(found, path);
 
     // Normal locking (SQLite's default, stated so a build default cannot take it away): the server
     // and the admin CLI share this file, each taking the write lock only while it writes.
     exec(db, path, "PRAGMA locking_mode = NORMAL", "cannot set the locking mode");
     if (!in_memory) {
         // WAL: readers never block the writer nor it them, so a CLI command does not stall logins.
-        const std::string mode =
-            query_text(db, path, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode");
+        const std::string mode = switch_to_wal(db, path);
         if (mode != "wal") {
             fail(path, "cannot switch to WAL mode (journal mode is " + mode + ")");
         }
@@ -151,28 +194,26 @@ void check_and_migrate(sqlite3* db, const std::string& path, bool in_memory) {
         fail(path, "this SQLite has no foreign key support");
     }
 
-    // The check above and the migration may race another process opening the same new file (the
-    // server and a first `parley user add`), so the decision is taken again under the write lock.
+    if (found.version == latest_account_schema_version()) {
+        return; // the usual open: no write lock taken, so a busy server never delays a CLI command
+    }
+    // The check above may race another process opening the same new file (the server and a first
+    // `parley user add`), so what to run is decided again under the write lock.
     const std::string what = "migrating the accounts schema";
     exec(db, path, "BEGIN IMMEDIATE", what);
     try {
         const FileIdentity identity = read_identity(db, path);
         refuse_unless_ours(identity, path);
-        bool migrated = false;
         for (const Migration& migration : account_migrations()) {
-            if (migration.version <= identity.version) {
-                continue;
+            if (migration.version > identity.version) {
+                exec(db, path, std::string(migration.sql),
+                     what + " to version " + std::to_string(migration.version));
             }
-            exec(db, path, std::string(migration.sql),
-                 what + " to version " + std::to_string(migration.version));
-            migrated = true;
         }
-        if (migrated) {
-            exec(db, path,
-                 "PRAGMA user_version = " + std::to_string(latest_account_schema_version()) +
-                     "; PRAGMA application_id = " + std::to_string(parley_accounts_application_id),
-                 what);
-        }
+        exec(db, path,
+             "PRAGMA user_version = " + std::to_string(latest_account_schema_version()) +
+                 "; PRAGMA application_id = " + std::to_string(parley_accounts_application_id),
+             what);
         exec(db, path, "COMMIT", what);
     } catch (...) {
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);

@@ -456,6 +456,15 @@ TEST(AccountStoreFile, FindSessionRefusesADisabledAccountEvenIfItsSessionsSurviv
     EXPECT_EQ(raw_sql(accounts_file(dir), "SELECT count(*) FROM sessions"), "1");
 }
 
+TEST(AccountStoreFile, APathThatCannotBeOpenedIsAStartupError) {
+    TempDir dir;
+    fs::create_directory(accounts_file(dir)); // a directory where the file should be
+    const std::string error = open_error(accounts_file(dir));
+    EXPECT_NE(error.find("cannot open"), std::string::npos) << error;
+    EXPECT_NE(error.find(accounts_file(dir).string()), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+}
+
 TEST(AccountStoreFile, AnEmptyPathIsAStartupError) {
     EXPECT_NE(open_error("").find("no path"), std::string::npos);
 }
