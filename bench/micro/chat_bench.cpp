@@ -62,7 +62,7 @@ struct TwoUsers {
     FixedClock clock;
     std::unique_ptr<parley::store::MessageStore> store = parley::store::make_memory_store();
     StorageEngine engine{*store, directory, loop, clock, StorageEngine::Options{}};
-    Router router{Router::Config{0, {}}, directory, loop, loop};
+    Router router{Router::Config{}, directory, loop, loop};
     SessionState alice_state;
     SessionState bob_state;
     KeepLastSession alice;

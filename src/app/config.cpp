@@ -259,13 +259,19 @@ std::vector<Setting> make_settings() {
         {"max_bytes_burst", "Bytes per connection in a burst; at least max_frame_bytes [4MiB]",
          bytes_rate_setting(&ServerConfig::max_bytes_burst)},
         {"user_messages_per_second", "Chats per second per user over all devices; 0 = no limit [20]",
-         [](AppConfig& c, std::string_view t) { return parse_rate(c.server.user_limits.messages_per_second, t); }},
+         [](AppConfig& c, std::string_view t) {
+             return parse_rate(c.server.user_limits.messages_per_second, t);
+         }},
         {"user_messages_burst", "Chats per user in a burst [100]",
          [](AppConfig& c, std::string_view t) { return parse_rate(c.server.user_limits.messages_burst, t); }},
         {"user_bytes_per_second", "Chat bytes per second per user; 0 = no limit [256KiB]",
-         [](AppConfig& c, std::string_view t) { return parse_byte_rate(c.server.user_limits.bytes_per_second, t); }},
+         [](AppConfig& c, std::string_view t) {
+             return parse_byte_rate(c.server.user_limits.bytes_per_second, t);
+         }},
         {"user_bytes_burst", "Chat bytes per user in a burst; at least max_message_bytes [1MiB]",
-         [](AppConfig& c, std::string_view t) { return parse_byte_rate(c.server.user_limits.bytes_burst, t); }},
+         [](AppConfig& c, std::string_view t) {
+             return parse_byte_rate(c.server.user_limits.bytes_burst, t);
+         }},
         {"max_connections", "Connections held at once; 0 = as many as the file limit allows [0]",
          [](AppConfig& c, std::string_view t) {
              return parse_uint(c.server.max_connections, t, std::size_t{0}, std::size_t{10'000'000});
@@ -348,13 +354,15 @@ void check_consistency(const AppConfig& config) {
         throw std::runtime_error("jwt_secret is set but auth is '" + config.auth + "', not jwt");
     }
     if (s.max_bytes_per_second > 0 && s.max_bytes_burst < static_cast<double>(s.max_frame_bytes)) {
-        throw std::runtime_error("max_bytes_burst must be at least max_frame_bytes, or the largest frame could "
-                                 "never be accepted");
+        throw std::runtime_error(
+            "max_bytes_burst must be at least max_frame_bytes, or the largest frame could "
+            "never be accepted");
     }
     if (s.user_limits.bytes_per_second > 0 &&
         s.user_limits.bytes_burst < static_cast<double>(s.protocol.max_message_bytes)) {
-        throw std::runtime_error("user_bytes_burst must be at least max_message_bytes, or the longest chat could "
-                                 "never be sent");
+        throw std::runtime_error(
+            "user_bytes_burst must be at least max_message_bytes, or the longest chat could "
+            "never be sent");
     }
     if (s.user_limits.messages_per_second > 0 && s.user_limits.messages_burst < 1) {
         throw std::runtime_error("user_messages_burst must be at least 1");

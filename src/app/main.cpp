@@ -1,8 +1,12 @@
 // parley: the command line. `parley serve` runs the server until SIGINT/SIGTERM; startup errors
 // print one line and exit 1. Thin on purpose: settings live in app/config, the server in net/.
 #include "app/config.hpp"
+#include "app/user_command.hpp"
+#include "net/auth_worker.hpp"
 #include "net/server.hpp"
+#include "store/account_store.hpp"
 #include "store/memory_store.hpp"
+#include "store/sqlite_account_store.hpp"
 #include "store/sqlite_store.hpp"
 
 #include <CLI/CLI.hpp>
@@ -21,7 +25,34 @@ namespace {
 
 using parley::app::AppConfig;
 
-int serve(const AppConfig& config) {
+// The auth thread for `--auth password` and `--auth jwt`; null for `--auth open`.
+std::unique_ptr<parley::net::AuthWorker> make_auth_worker(const AppConfig& config) {
+    if (config.auth == "open") {
+        return nullptr;
+    }
+    parley::auth::AuthenticatorOptions options;
+    options.mode = config.auth == "jwt" ? parley::auth::auth_mode::jwt : parley::auth::auth_mode::password;
+    options.jwt_secret = config.jwt_secret;
+    options.token_ttl = config.token_ttl;
+    options.registration_open = config.registration == "open";
+    options.throttle.free_failures = config.login_free_failures;
+    options.throttle.max_delay = config.login_max_backoff;
+    options.throttle.forget_after = std::max(options.throttle.forget_after, 2 * config.login_max_backoff);
+    std::unique_ptr<parley::store::AccountStore> accounts;
+    if (options.mode == parley::auth::auth_mode::password) {
+        if (config.store == "memory") {
+            accounts =
+                parley::store::open_sqlite_account_store(std::string(parley::store::in_memory_accounts));
+        } else {
+            const std::string path = config.data_dir + "/" + std::string(parley::store::accounts_db_file);
+            accounts = parley::store::open_sqlite_account_store(path);
+            spdlog::info("accounts: {} (registration {})", path, config.registration);
+        }
+    }
+    return std::make_unique<parley::net::AuthWorker>(std::move(options), std::move(accounts));
+}
+
+int serve(AppConfig config) {
     // Logs are diagnostics: stderr, so stdout stays free for anything a script wants to read.
     spdlog::set_default_logger(spdlog::stderr_color_mt("parley"));
     spdlog::set_level(spdlog::level::from_str(config.log_level));
@@ -29,6 +60,7 @@ int serve(const AppConfig& config) {
         spdlog::warn("auth mode 'open': any client may log in as any user_id. Do not expose this server "
                      "to people you do not trust.");
     }
+    std::unique_ptr<parley::net::AuthWorker> auth = make_auth_worker(config);
     std::unique_ptr<parley::store::MessageStore> store;
     if (config.store == "memory") {
         spdlog::warn(
@@ -50,7 +82,7 @@ int serve(const AppConfig& config) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
     std::signal(SIGPIPE, SIG_IGN);
 
-    parley::net::Server server(config.server, std::move(store));
+    parley::net::Server server(config.server, std::move(store), std::move(auth));
     server.start();
     spdlog::info("listening on {}:{} ({} threads); web client at http://127.0.0.1:{}/",
                  config.server.listen_host, server.port(), config.server.threads, server.port());
@@ -72,6 +104,18 @@ int main(int argc, char** argv) {
     cli.require_subcommand(1);
 
     CLI::App* serve_cmd = cli.add_subcommand("serve", "Run the chat server");
+    CLI::App* user_cmd = cli.add_subcommand(
+        "user",
+        "Manage accounts (password mode): add NAME | passwd NAME | disable NAME | enable NAME | list. "
+        "Passwords are read from standard input. Safe while the server runs.");
+    parley::app::UserCommand user;
+    user_cmd->add_option("action", user.action, "add, passwd, disable, enable or list")
+        ->required()
+        ->check(CLI::IsMember({"add", "passwd", "disable", "enable", "list"}));
+    user_cmd->add_option("name", user.name, "The account's user name");
+    user.data_dir = "./parley-data";
+    user_cmd->add_option("--data-dir", user.data_dir, "Directory holding accounts.db [./parley-data]")
+        ->envname("PARLEY_DATA_DIR");
     std::string config_file;
     serve_cmd->add_option("--config", config_file, "TOML file of settings (keys as below, without --)")
         ->envname("PARLEY_CONFIG");
@@ -87,6 +131,14 @@ int main(int argc, char** argv) {
         return cli.exit(e);
     }
 
+    if (user_cmd->parsed()) {
+        if (user.action != "list" && user.name.empty()) {
+            std::fprintf(stderr, "parley user %s: a user name is required\n", user.action.c_str());
+            return 2;
+        }
+        return parley::app::run_user_command(user, stdin, stdout, stderr);
+    }
+
     try {
         AppConfig config;
         config.server.threads = std::max(1u, std::thread::hardware_concurrency());
@@ -100,7 +152,10 @@ int main(int argc, char** argv) {
                 parley::app::apply_setting(config, key, flags[key], parley::app::flag_name(key));
             }
         }
-        return serve(config);
+        parley::app::check_consistency(config);
+        // A page opened from disk (Origin: null) is the seed tutorial's: welcome in open mode only.
+        config.server.origins.allow_null = config.auth == "open";
+        return serve(std::move(config));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "parley: %s\n", e.what());
         return 1;

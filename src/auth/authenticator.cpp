@@ -117,8 +117,8 @@ std::string parse_body(std::string_view text, Body& body) {
         }
         *target = std::string(value);
     }
-    if (!doc.at_end()) {
-        return "the body is not valid JSON";
+    if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) {
+        return "the body has more after its JSON object";
     }
     return {};
 }
@@ -132,7 +132,8 @@ bool is_json(std::string_view content_type) {
         type.remove_suffix(1);
     }
     std::string lower(type);
-    std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     return lower == "application/json";
 }
 
@@ -180,7 +181,8 @@ chat::LoginVerdict Authenticator::verify_login(const chat::LoginCredentials& c, 
                                                time_point now) {
     if (options_.mode == auth_mode::jwt) {
         if (c.token.empty()) {
-            chat::LoginVerdict v = refused("this server takes a JWT: log in with {\"type\":\"login\",\"token\":…}");
+            chat::LoginVerdict v =
+                refused("this server takes a JWT: log in with {\"type\":\"login\",\"token\":…}");
             v.code = protocol::errc::auth_required;
             return v;
         }
@@ -306,12 +308,14 @@ Authenticator::ApiOutcome Authenticator::handle_api(const ApiRequest& request, s
         return {error_reply(405, "method_not_allowed", "use POST", "Allow: POST\r\n"), {}};
     }
     if (options_.mode == auth_mode::jwt) {
-        return {error_reply(404, "not_found",
-                            "this server runs with --auth jwt: accounts and logins belong to your application"),
-                {}};
+        return {
+            error_reply(404, "not_found",
+                        "this server runs with --auth jwt: accounts and logins belong to your application"),
+            {}};
     }
     if (!request.body.empty() && !is_json(request.content_type)) {
-        return {error_reply(415, "unsupported_media_type", "send the body as Content-Type: application/json"), {}};
+        return {error_reply(415, "unsupported_media_type", "send the body as Content-Type: application/json"),
+                {}};
     }
     if (request.path == "/api/register") {
         return api_register(request, now_ms, now);
@@ -412,14 +416,16 @@ Authenticator::ApiOutcome Authenticator::api_logout(const ApiRequest& request, s
     if (body.everywhere) {
         auto revoked = accounts_->revoke_all_sessions(session->account_id);
         if (!revoked) {
-            return {error_reply(503, "server_busy", "the server could not revoke the sessions; try again"), {}};
+            return {error_reply(503, "server_busy", "the server could not revoke the sessions; try again"),
+                    {}};
         }
         outcome.reply = ApiReply{200, R"({"revoked":)" + std::to_string(*revoked) + "}", {}};
         outcome.revoked.push_back(Revocation{session->name, 0, "logged out everywhere"});
         spdlog::info("'{}' logged out everywhere ({} sessions)", session->name, *revoked);
     } else {
         if (auto revoked = accounts_->revoke_session(hash); !revoked) {
-            return {error_reply(503, "server_busy", "the server could not revoke the session; try again"), {}};
+            return {error_reply(503, "server_busy", "the server could not revoke the session; try again"),
+                    {}};
         }
         outcome.reply = ApiReply{200, R"({"revoked":1})", {}};
         outcome.revoked.push_back(Revocation{session->name, token_tag(hash), "logged out"});

@@ -68,9 +68,8 @@ void AuthWorker::verify(unsigned shard, chat::LoginCredentials credentials,
         chat::LoginVerdict busy;
         busy.code = protocol::errc::server_busy;
         busy.message = "too many logins are being checked; try again in a moment";
-        links_.post_to_shard(shard, [done = std::move(done), busy = std::move(busy)]() mutable {
-            done(std::move(busy));
-        });
+        links_.post_to_shard(
+            shard, [done = std::move(done), busy = std::move(busy)]() mutable { done(std::move(busy)); });
         return;
     }
     submit([this, shard, credentials = std::move(credentials), done = std::move(done)]() mutable {
@@ -90,7 +89,8 @@ void AuthWorker::handle(unsigned shard, ApiRequest request, std::function<void(A
     }
     if (full) {
         links_.post_to_shard(shard, [done = std::move(done)] {
-            done(ApiReply{503, R"({"error":"server_busy","message":"try again in a moment"})", "Retry-After: 1\r\n"});
+            done(ApiReply{503, R"({"error":"server_busy","message":"try again in a moment"})",
+                          "Retry-After: 1\r\n"});
         });
         return;
     }

@@ -19,7 +19,7 @@ enum class close_reason {
     http_done,          // an HTTP (not WebSocket) exchange finished
     bad_request,        // unparseable HTTP
     shutdown,           // the server is stopping
-    revoked,            // the login was revoked (logout, account disabled) or the user kept sending over its limit
+    revoked, // the login was revoked (logout, account disabled) or the user kept sending over its limit
 };
 
 std::string_view to_string(close_reason why);

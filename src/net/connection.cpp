@@ -72,8 +72,8 @@ Connection::Connection(Shard& shard, boost::asio::ip::tcp::socket socket, std::s
       reader_(ws::peer::client, ws::ReaderLimits{shard.config().max_frame_bytes}),
       flood_(shard.config().max_frames_per_second, shard.config().max_frames_burst, clock::now()),
       flood_bytes_(shard.config().max_bytes_per_second, shard.config().max_bytes_burst, clock::now()),
-      peer_address_(std::move(peer_address)),
-      request_started_(clock::now()), last_received_(request_started_), last_ping_sent_(request_started_) {}
+      peer_address_(std::move(peer_address)), request_started_(clock::now()),
+      last_received_(request_started_), last_ping_sent_(request_started_) {}
 
 Connection::~Connection() = default;
 
@@ -262,9 +262,11 @@ void Connection::respond_http(const HttpRequest& request) {
         }
         if (!origin_allowed(shard_.config().origins, request.origin, request.host, shard_.config().tls)) {
             // RFC 6455 §4.2.2: a server that does not accept the origin answers 403.
-            spdlog::info("refused a WebSocket from {}: origin '{}' is not allowed", peer_address_, request.origin);
-            return reply(403, "text/plain; charset=utf-8",
-                         "this page's origin may not open a WebSocket to this server (see allowed_origins)\n");
+            spdlog::info("refused a WebSocket from {}: origin '{}' is not allowed", peer_address_,
+                         request.origin);
+            return reply(
+                403, "text/plain; charset=utf-8",
+                "this page's origin may not open a WebSocket to this server (see allowed_origins)\n");
         }
         queue_raw(websocket_accept_response(ws::accept_key(request.ws_key)));
         phase_ = phase::websocket;
@@ -274,8 +276,9 @@ void Connection::respond_http(const HttpRequest& request) {
 
     if (HttpApi* api = shard_.api(); api != nullptr && api->handles(path)) {
         if (!origin_allowed(shard_.config().origins, request.origin, request.host, shard_.config().tls)) {
-            return reply(403, "application/json",
-                         R"({"error":"origin_not_allowed","message":"this page's origin may not call this API"})");
+            return reply(
+                403, "application/json",
+                R"({"error":"origin_not_allowed","message":"this page's origin may not call this API"})");
         }
         return start_api_request(request);
     }
@@ -299,9 +302,9 @@ void Connection::start_api_request(const HttpRequest& request) {
     api_request.body = request.body;
     constexpr std::string_view bearer = "Bearer ";
     if (request.authorization.size() > bearer.size() &&
-        std::equal(bearer.begin(), bearer.end(), request.authorization.begin(),
-                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                               std::tolower(static_cast<unsigned char>(b)); })) {
+        std::equal(bearer.begin(), bearer.end(), request.authorization.begin(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+        })) {
         api_request.bearer_token = request.authorization.substr(bearer.size());
     }
     api_request.peer_address = peer_address_;

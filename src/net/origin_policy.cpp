@@ -29,8 +29,9 @@ bool origin_allowed(const OriginPolicy& policy, std::string_view origin, std::st
         iequals(origin.substr(0, scheme.size()), scheme) && iequals(origin.substr(scheme.size()), host)) {
         return true;
     }
-    return std::any_of(policy.allowed.begin(), policy.allowed.end(),
-                       [&](const std::string& allowed) { return allowed == "*" || iequals(allowed, origin); });
+    return std::any_of(policy.allowed.begin(), policy.allowed.end(), [&](const std::string& allowed) {
+        return allowed == "*" || iequals(allowed, origin);
+    });
 }
 
 } // namespace parley::net

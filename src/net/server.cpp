@@ -83,7 +83,8 @@ struct Server::Impl final : chat::ShardPoster {
     }
 };
 
-Server::Server(ServerConfig config, std::unique_ptr<store::MessageStore> store, std::unique_ptr<AuthWorker> auth)
+Server::Server(ServerConfig config, std::unique_ptr<store::MessageStore> store,
+               std::unique_ptr<AuthWorker> auth)
     : impl_(std::make_unique<Impl>()) {
     impl_->config = std::move(config);
     ServerConfig& c = impl_->config;
@@ -106,8 +107,8 @@ Server::Server(ServerConfig config, std::unique_ptr<store::MessageStore> store, 
     impl_->limiter = std::make_unique<ConnectionLimiter>(max_total, c.max_connections_per_ip);
     impl_->storage =
         std::make_unique<StorageWorker>(std::move(store), impl_->directory, *impl_, impl_->clock, c.storage);
-    const ShardServices services{impl_->directory, *impl_->storage, impl_->clock, *impl_->limiter,
-                                 impl_->auth.get(), impl_->auth.get()};
+    const ShardServices services{impl_->directory, *impl_->storage,   impl_->clock,
+                                 *impl_->limiter,  impl_->auth.get(), impl_->auth.get()};
     for (unsigned i = 0; i < c.threads; ++i) {
         auto shard = std::make_unique<Shard>(i, c, services);
         shard->listen(endpoint);
@@ -115,13 +116,17 @@ Server::Server(ServerConfig config, std::unique_ptr<store::MessageStore> store, 
     }
     if (impl_->auth) {
         Impl* impl = impl_.get();
-        impl_->auth->link(AuthWorker::Links{
-            [impl](unsigned shard, std::function<void()> task) { impl->shards.at(shard)->post(std::move(task)); },
-            [impl](const auth::Revocation& r) {
-                for (auto& shard : impl->shards) {
-                    shard->post([s = shard.get(), r] { s->router().disconnect_user(r.user, r.token_tag, r.reason); });
-                }
-            }});
+        impl_->auth->link(AuthWorker::Links{[impl](unsigned shard, std::function<void()> task) {
+                                                impl->shards.at(shard)->post(std::move(task));
+                                            },
+                                            [impl](const auth::Revocation& r) {
+                                                for (auto& shard : impl->shards) {
+                                                    shard->post([s = shard.get(), r] {
+                                                        s->router().disconnect_user(r.user, r.token_tag,
+                                                                                    r.reason);
+                                                    });
+                                                }
+                                            }});
     }
 }
 

@@ -27,7 +27,8 @@ std::chrono::milliseconds tick_period(const ServerConfig& c) {
 // over more at once.
 constexpr std::size_t read_buffer_bytes = 64 * 1024;
 
-chat::Router::Config router_config(unsigned index, const ServerConfig& config, const ShardServices& services) {
+chat::Router::Config router_config(unsigned index, const ServerConfig& config,
+                                   const ShardServices& services) {
     chat::Router::Config c;
     c.shard = index;
     c.limits = config.protocol;

@@ -70,7 +70,7 @@ class Server {
   async start() {
     fs.accessSync(binary, fs.constants.X_OK);
     this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-data-'));
-    const args = ['serve', '--listen', `${HOST}:${PORT}`, '--threads', '2', '--auth', 'open',
+    const args = ['serve', '--listen', `${HOST}:${PORT}`, '--threads', '2', '--auth', 'open', '--max-connections-per-ip', '0',
       '--data-dir', this.dataDir];
     this.proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const onData = (chunk) => {

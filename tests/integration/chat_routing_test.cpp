@@ -137,7 +137,7 @@ TEST(ChatRouting, NumericUserIdsAreAccepted) {
 // 10,000 messages from senders on both threads to one receiver: each sender's messages arrive
 // complete and in the order sent, also across shards.
 TEST(ChatRouting, TenThousandMessagesKeepPerSenderOrderAcrossThreads) {
-    ParleyProcess server({"--threads", "2", "--max-frames-per-second", "0"});
+    ParleyProcess server({"--threads", "2", "--max-frames-per-second", "0", "--max-bytes-per-second", "0"});
     TestClient receiver(server.port());
     const auto receiver_shard = receiver.login("receiver").at("shard").as_int64();
 

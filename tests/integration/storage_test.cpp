@@ -108,7 +108,7 @@ TEST(Storage, SigkillUnderLoadLosesNoAckedMessage) {
     TempDir dir;
     std::set<std::int64_t> acked;
     {
-        ParleyProcess server({"--threads", "2", "--max-frames-per-second", "0"}, dir.path);
+        ParleyProcess server({"--threads", "2", "--max-frames-per-second", "0", "--max-bytes-per-second", "0"}, dir.path);
         TestClient alice(server.port());
         alice.login("alice");
         std::atomic<bool> stop{false};
@@ -421,7 +421,7 @@ TEST(Storage, RandomizedDevicesNeverLoseOrReorderAMessage) {
     const unsigned seed = std::random_device{}();
     SCOPED_TRACE("seed " + std::to_string(seed));
     std::mt19937 rng(seed);
-    ParleyProcess server({"--threads", "2", "--max-frames-per-second", "0"});
+    ParleyProcess server({"--threads", "2", "--max-frames-per-second", "0", "--max-bytes-per-second", "0"});
     const std::vector<std::string> users = {"u0", "u1", "u2", "u3"};
     std::vector<Device> devices;
     for (const auto& u : users) {

@@ -708,7 +708,7 @@ class ProtocolViolationTest(ParleyTestCase):
         self.assertEqual(await self.recv_json(ws), {"type": "pong", "id": "frag"})
 
     async def test_slow_consumer_is_closed_1008_and_sender_unharmed(self):
-        await self.start_server("--max-send-queue-bytes", "256KiB", "--max-frames-per-second", "0")
+        await self.start_server("--max-send-queue-bytes", "256KiB", "--max-frames-per-second", "0", "--max-bytes-per-second", "0")
         alice = await self.login("alice")
         # bob reads nothing: a small, fixed receive buffer (no autotuning) fills fast, then the
         # server's socket buffer, then bob's send queue in parley.

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <optional>
@@ -93,6 +94,18 @@ ParleyProcess::ParleyProcess(std::vector<std::string> args, std::string data_dir
         own_data_dir_ = false;
     }
     std::vector<std::string> full = {"serve", "--listen", "127.0.0.1:0", "--data-dir", data_dir_};
+    // Most tests speak the seed's protocol and drive many messages and connections from one user
+    // and one address; the tests of auth and limits set these themselves.
+    const auto given = [&args](std::string_view flag) {
+        return std::find(args.begin(), args.end(), flag) != args.end();
+    };
+    for (const auto& [flag, value] :
+         {std::pair{"--auth", "open"}, std::pair{"--user-messages-per-second", "0"},
+          std::pair{"--user-bytes-per-second", "0"}, std::pair{"--max-connections-per-ip", "0"}}) {
+        if (!given(flag)) {
+            full.insert(full.end(), {flag, value});
+        }
+    }
     full.insert(full.end(), args.begin(), args.end());
 
     int fds[2];
