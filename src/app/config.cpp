@@ -79,6 +79,16 @@ SettingParser rate_setting(double net::ServerConfig::*field) {
     };
 }
 
+SettingParser path_setting(std::string net::ServerConfig::*field) {
+    return [field](AppConfig& c, std::string_view text) -> std::string {
+        if (text.empty()) {
+            return "expected a file path";
+        }
+        c.server.*field = std::string(text);
+        return {};
+    };
+}
+
 std::vector<Setting> make_settings() {
     using net::ServerConfig;
     return {
@@ -175,6 +185,9 @@ std::vector<Setting> make_settings() {
          rate_setting(&ServerConfig::max_frames_per_second)},
         {"max_frames_burst", "Frames per connection in a burst [400]",
          rate_setting(&ServerConfig::max_frames_burst)},
+        {"tls_cert", "PEM certificate chain; with tls_key the port serves only HTTPS and WSS [off]",
+         path_setting(&ServerConfig::tls_cert)},
+        {"tls_key", "PEM private key of tls_cert [off]", path_setting(&ServerConfig::tls_key)},
     };
 }
 

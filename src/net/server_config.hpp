@@ -45,6 +45,11 @@ struct ServerConfig {
     double max_frames_per_second = 200;
     double max_frames_burst = 400;
 
+    // PEM certificate chain and private key. Both set: every connection on the port speaks TLS
+    // (HTTPS, WSS). Both empty: plain TCP. One alone is a startup error.
+    std::string tls_cert;
+    std::string tls_key;
+
     // Trust the client's user_id (the seed's behaviour). The only mode until accounts exist.
     bool auth_open = true;
 

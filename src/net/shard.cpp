@@ -29,8 +29,8 @@ constexpr std::size_t read_buffer_bytes = 64 * 1024;
 } // namespace
 
 Shard::Shard(unsigned index, const ServerConfig& config, chat::Directory& directory,
-             chat::StorageQueue& storage)
-    : index_(index), config_(config), acceptor_(io_), tick_timer_(io_), accept_retry_timer_(io_),
+             chat::StorageQueue& storage, const TlsContext* tls)
+    : index_(index), config_(config), tls_(tls), acceptor_(io_), tick_timer_(io_), accept_retry_timer_(io_),
       shutdown_timer_(io_), router_(chat::Router::Config{index, config.protocol}, directory, *this, storage),
       read_buffer_(read_buffer_bytes) {}
 

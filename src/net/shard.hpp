@@ -18,11 +18,13 @@
 namespace parley::net {
 
 class Connection;
+class TlsContext;
 
 class Shard final : public chat::ShardLink {
 public:
-    Shard(unsigned index, const ServerConfig& config, chat::Directory& directory,
-          chat::StorageQueue& storage);
+    // `tls`: every connection speaks TLS with it; null on a plain TCP port. Outlives the shard.
+    Shard(unsigned index, const ServerConfig& config, chat::Directory& directory, chat::StorageQueue& storage,
+          const TlsContext* tls = nullptr);
     ~Shard() override;
     Shard(const Shard&) = delete;
     Shard& operator=(const Shard&) = delete;
@@ -45,6 +47,7 @@ public:
 
     // For connections. Run on this shard's thread.
     const ServerConfig& config() const { return config_; }
+    const TlsContext* tls() const { return tls_; }
     chat::Router& router() { return router_; }
     std::span<char> read_buffer() { return read_buffer_; }
     void mark_dirty(std::shared_ptr<Connection> connection);
@@ -59,6 +62,7 @@ private:
 
     unsigned index_;
     const ServerConfig& config_;
+    const TlsContext* tls_;
     boost::asio::io_context io_{1};
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer tick_timer_;
