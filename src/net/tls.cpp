@@ -7,6 +7,7 @@
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <array>
 #include <cerrno>
@@ -47,6 +48,11 @@ TlsContext::TlsContext(const std::string& cert_file, const std::string& key_file
                                  "' holds no usable PEM certificate chain: " + ec.message());
     }
     context.use_private_key_file(key_file, ctx::pem, ec);
+    // OpenSSL compares the key with the certificate while loading it.
+    if (ec && ERR_GET_REASON(static_cast<unsigned long>(ec.value())) == X509_R_KEY_VALUES_MISMATCH) {
+        throw std::runtime_error("TLS key file '" + key_file + "' does not match the certificate in '" +
+                                 cert_file + "'");
+    }
     if (ec) {
         throw std::runtime_error("TLS key file '" + key_file +
                                  "' holds no usable PEM private key: " + ec.message());
