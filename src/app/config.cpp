@@ -94,6 +94,16 @@ SettingParser bytes_rate_setting(double net::ServerConfig::*field) {
     return [field](AppConfig& c, std::string_view text) { return parse_byte_rate(c.server.*field, text); };
 }
 
+SettingParser path_setting(std::string net::ServerConfig::*field) {
+    return [field](AppConfig& c, std::string_view text) -> std::string {
+        if (text.empty()) {
+            return "expected a file path";
+        }
+        c.server.*field = std::string(text);
+        return {};
+    };
+}
+
 std::vector<Setting> make_settings() {
     using net::ServerConfig;
     return {
@@ -280,6 +290,9 @@ std::vector<Setting> make_settings() {
          [](AppConfig& c, std::string_view t) {
              return parse_uint(c.server.max_connections_per_ip, t, std::size_t{0}, std::size_t{10'000'000});
          }},
+        {"tls_cert", "PEM certificate chain; with tls_key the port serves only HTTPS and WSS [off]",
+         path_setting(&ServerConfig::tls_cert)},
+        {"tls_key", "PEM private key of tls_cert [off]", path_setting(&ServerConfig::tls_key)},
     };
 }
 

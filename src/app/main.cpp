@@ -84,8 +84,10 @@ int serve(AppConfig config) {
 
     parley::net::Server server(config.server, std::move(store), std::move(auth));
     server.start();
-    spdlog::info("listening on {}:{} ({} threads); web client at http://127.0.0.1:{}/",
-                 config.server.listen_host, server.port(), config.server.threads, server.port());
+    const bool tls = !config.server.tls_cert.empty();
+    spdlog::info("listening on {}:{} ({} threads{}); web client at {}://127.0.0.1:{}/",
+                 config.server.listen_host, server.port(), config.server.threads, tls ? ", TLS" : "",
+                 tls ? "https" : "http", server.port());
 
     int signal = 0;
     sigwait(&stop_signals, &signal);

@@ -18,6 +18,7 @@ enum class close_reason {
     close_timeout,      // the peer never answered our close frame
     http_done,          // an HTTP (not WebSocket) exchange finished
     bad_request,        // unparseable HTTP
+    tls_failed,         // TLS handshake or record error (e.g. plain HTTP on a TLS port)
     shutdown,           // the server is stopping
     revoked, // the login was revoked (logout, account disabled) or the user kept sending over its limit
 };

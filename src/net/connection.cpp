@@ -8,6 +8,7 @@
 #include "net/origin_policy.hpp"
 #include "net/shard.hpp"
 #include "net/static_files.hpp"
+#include "net/tls.hpp"
 #include "net/ws_handshake.hpp"
 #include "protocol/errc.hpp"
 
@@ -22,6 +23,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstring>
 
 namespace parley::net {
 
@@ -32,6 +34,10 @@ constexpr std::size_t max_iovecs = 1024;
 
 // A client that keeps sending this many frames past its rate limit is not slowing down.
 constexpr std::uint32_t max_dropped_in_a_row = 100;
+
+// Under TLS the queue is copied into records of this size (TLS's largest plaintext record,
+// RFC 8446 §5.1) before SSL_write: one buffer per shard thread, none per connection.
+thread_local std::array<char, 16 * 1024> tls_record;
 
 } // namespace
 
@@ -59,6 +65,8 @@ std::string_view to_string(close_reason why) {
         return "http done";
     case close_reason::bad_request:
         return "bad http request";
+    case close_reason::tls_failed:
+        return "tls failed";
     case close_reason::shutdown:
         return "server shutdown";
     case close_reason::revoked:
@@ -81,6 +89,15 @@ void Connection::start() {
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
     socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+    if (const TlsContext* context = shard_.tls()) {
+        // The handshake runs in the http phase, so the handshake timeout, counted from accept,
+        // covers it.
+        tls_ = TlsSession::create(*context, socket_.native_handle());
+        if (!tls_) {
+            destroy(close_reason::io_error);
+            return;
+        }
+    }
     arm_read();
 }
 
@@ -105,6 +122,10 @@ void Connection::arm_read() {
 }
 
 void Connection::on_readable() {
+    if (tls_) {
+        read_tls();
+        return;
+    }
     // Read until the socket is drained: the reactor is edge-triggered, so bytes left unread would
     // not wake us again. Safe because this io_context has one thread: no readiness edge can be
     // consumed between the last EAGAIN and re-arming below.
@@ -260,7 +281,7 @@ void Connection::respond_http(const HttpRequest& request) {
             return reply(426, "text/plain; charset=utf-8", "unsupported WebSocket version\n",
                          "Sec-WebSocket-Version: 13\r\n");
         }
-        if (!origin_allowed(shard_.config().origins, request.origin, request.host, shard_.config().tls)) {
+        if (!origin_allowed(shard_.config().origins, request.origin, request.host, shard_.config().tls())) {
             // RFC 6455 §4.2.2: a server that does not accept the origin answers 403.
             spdlog::info("refused a WebSocket from {}: origin '{}' is not allowed", peer_address_,
                          request.origin);
@@ -275,7 +296,7 @@ void Connection::respond_http(const HttpRequest& request) {
     }
 
     if (HttpApi* api = shard_.api(); api != nullptr && api->handles(path)) {
-        if (!origin_allowed(shard_.config().origins, request.origin, request.host, shard_.config().tls)) {
+        if (!origin_allowed(shard_.config().origins, request.origin, request.host, shard_.config().tls())) {
             return reply(
                 403, "application/json",
                 R"({"error":"origin_not_allowed","message":"this page's origin may not call this API"})");
@@ -486,6 +507,9 @@ void Connection::flush() {
     if (phase_ == phase::closed || write_armed_) {
         return; // a writable wait is pending: it will flush
     }
+    if (tls_ && !write_tls()) {
+        return;
+    }
     while (out_head_ < out_.size()) {
         std::array<iovec, max_iovecs> iov;
         std::size_t n = 0;
@@ -556,9 +580,13 @@ void Connection::after_write_drained() {
             destroy(close_reason_);
             return;
         }
-        // Our close frame is out: send FIN after it and wait for the peer's close.
-        boost::system::error_code ec;
-        socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+        // Our close frame is out: send FIN after it and wait for the peer's close. Not under
+        // TLS: a FIN without close_notify is a truncation to some TLS stacks, and close_notify
+        // would stop some from sending their close frame back; close_timeout bounds the wait.
+        if (!tls_) {
+            boost::system::error_code ec;
+            socket_.shutdown(boost::asio::ip::tcp::socket::shutdown_send, ec);
+        }
     }
 }
 
@@ -590,6 +618,9 @@ void Connection::destroy(close_reason why) {
     }
     if (was_session) {
         spdlog::debug("session of '{}' closed: {}", chat_.user_id, to_string(close_reason_));
+    }
+    if (tls_) {
+        tls_->close_notify();
     }
     boost::system::error_code ec;
     socket_.close(ec); // completes pending waits with operation_aborted
@@ -628,6 +659,132 @@ void Connection::tick(clock::time_point now) {
     case phase::closed:
         break;
     }
+}
+
+// ---- TLS --------------------------------------------------------------------------------------
+
+void Connection::read_tls() {
+    if (!tls_->established()) {
+        const tls_status status = tls_->handshake();
+        if (status != tls_status::ok) {
+            wait_for_tls(status, true);
+            return;
+        }
+    }
+    if (tls_->write_wants_read) {
+        tls_->write_wants_read = false;
+        flush();
+        if (phase_ == phase::closed) {
+            return;
+        }
+    }
+    // As on_readable, drained until OpenSSL reports want_read (its recv saw EAGAIN); records are
+    // gathered into the shard's buffer so one consume() sees every frame they hold.
+    std::span<char> buffer = shard_.read_buffer();
+    while (phase_ != phase::closed) {
+        std::size_t filled = 0;
+        tls_status status = tls_status::ok;
+        while (status == tls_status::ok && filled < buffer.size()) {
+            const TlsSession::ReadResult got = tls_->read(buffer.subspan(filled));
+            status = got.status;
+            filled += got.bytes;
+        }
+        if (filled > 0) {
+            last_received_ = clock::now();
+            consume(buffer.first(filled));
+            if (phase_ == phase::closed) {
+                return;
+            }
+            if (!chat_.may_read(shard_.router().max_inflight_bytes())) {
+                // Records left in OpenSSL or the socket wait for resume_reading(), as on plain TCP.
+                chat_.reading_paused = true;
+                return;
+            }
+        }
+        if (status != tls_status::ok) {
+            wait_for_tls(status, true);
+            return;
+        }
+    }
+}
+
+bool Connection::write_tls() {
+    if (!tls_->established() || tls_->read_wants_write) {
+        // The handshake, or a read, was waiting for writability: resume it first.
+        tls_->read_wants_write = false;
+        on_readable();
+        if (phase_ == phase::closed || write_armed_ || !tls_->established()) {
+            return false;
+        }
+    }
+    for (;;) {
+        tls_status status = tls_status::ok;
+        if (tls_->has_unsent()) {
+            status = tls_->send_unsent();
+        } else {
+            const std::size_t n = take_output(tls_record);
+            if (n == 0) {
+                return true;
+            }
+            status = tls_->write(std::span<const char>(tls_record.data(), n));
+        }
+        if (status != tls_status::ok) {
+            wait_for_tls(status, false);
+            return false;
+        }
+    }
+}
+
+void Connection::wait_for_tls(tls_status status, bool reading) {
+    switch (status) {
+    case tls_status::want_read:
+        if (!reading) {
+            tls_->write_wants_read = true;
+        }
+        arm_read();
+        return;
+    case tls_status::want_write:
+        if (reading) {
+            tls_->read_wants_write = true;
+        }
+        arm_write();
+        return;
+    case tls_status::closed:
+        destroy(close_reason::peer_closed);
+        return;
+    case tls_status::ok:
+    case tls_status::failed:
+        break;
+    }
+    // Scanners and plain-HTTP clients on the TLS port end here: debug, not info.
+    spdlog::debug("dropping TLS connection{}: {}", tls_->established() ? "" : " during the handshake",
+                  TlsSession::last_error());
+    destroy(close_reason::tls_failed);
+}
+
+std::size_t Connection::take_output(std::span<char> into) {
+    std::size_t n = 0;
+    while (n < into.size() && out_head_ < out_.size()) {
+        OutChunk& c = out_[out_head_];
+        std::size_t k = 0;
+        if (out_head_sent_ < c.header_len) {
+            k = std::min<std::size_t>(c.header_len - out_head_sent_, into.size() - n);
+            std::memcpy(into.data() + n, c.header.data() + out_head_sent_, k);
+        } else {
+            const std::size_t at = out_head_sent_ - c.header_len;
+            k = std::min(c.bytes->size() - at, into.size() - n);
+            std::memcpy(into.data() + n, c.bytes->data() + at, k);
+        }
+        n += k;
+        out_head_sent_ += k;
+        if (out_head_sent_ == c.size()) {
+            c.bytes.reset();
+            ++out_head_;
+            out_head_sent_ = 0;
+        }
+    }
+    out_bytes_ -= n;
+    return n;
 }
 
 } // namespace parley::net

@@ -24,6 +24,8 @@
 namespace parley::net {
 
 class Shard;
+class TlsSession;
+enum class tls_status : unsigned char;
 struct HttpRequest;
 
 class Connection final : public chat::SessionSink, public std::enable_shared_from_this<Connection> {
@@ -106,9 +108,19 @@ private:
     void queue_control(ws::opcode op, std::string_view payload);
     void mark_dirty();
     void after_write_drained();
+    // TLS (tls_ set): the same steps through OpenSSL. read_tls drains the session like
+    // on_readable; write_tls hands the queue over one record at a time and returns true once it
+    // is empty (false: a wait is armed, or the connection is gone).
+    void read_tls();
+    bool write_tls();
+    // Waits as a blocked TLS call asks, or drops the connection.
+    void wait_for_tls(tls_status status, bool reading);
+    // Moves up to into.size() queued bytes into `into`; returns how many.
+    std::size_t take_output(std::span<char> into);
 
     Shard& shard_;
     boost::asio::ip::tcp::socket socket_;
+    std::unique_ptr<TlsSession> tls_; // null on a plain TCP port
     phase phase_ = phase::http;
     bool read_armed_ = false;
     bool write_armed_ = false;

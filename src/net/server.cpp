@@ -7,6 +7,7 @@
 #include "net/connection_limiter.hpp"
 #include "net/shard.hpp"
 #include "net/storage_worker.hpp"
+#include "net/tls.hpp"
 #include "store/message_store.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -74,6 +75,7 @@ struct Server::Impl final : chat::ShardPoster {
     chat::Directory directory;
     std::unique_ptr<ConnectionLimiter> limiter;
     std::unique_ptr<AuthWorker> auth;
+    std::unique_ptr<TlsContext> tls; // null: plain TCP
     std::unique_ptr<StorageWorker> storage;
     std::vector<std::unique_ptr<Shard>> shards;
     std::vector<std::thread> threads;
@@ -91,6 +93,15 @@ Server::Server(ServerConfig config, std::unique_ptr<store::MessageStore> store,
     if (c.threads == 0 || c.threads > chat::max_shards) {
         throw std::invalid_argument("threads must be between 1 and " + std::to_string(chat::max_shards));
     }
+    if (c.tls_cert.empty() != c.tls_key.empty()) {
+        throw std::invalid_argument(
+            std::string("TLS needs both --tls-cert and --tls-key (tls_cert and tls_key); "
+                        "only ") +
+            (c.tls_cert.empty() ? "--tls-key" : "--tls-cert") + " was given");
+    }
+    if (!c.tls_cert.empty()) {
+        impl_->tls = std::make_unique<TlsContext>(c.tls_cert, c.tls_key);
+    }
     boost::system::error_code ec;
     const auto address = boost::asio::ip::make_address(c.listen_host, ec);
     if (ec) {
@@ -107,8 +118,10 @@ Server::Server(ServerConfig config, std::unique_ptr<store::MessageStore> store,
     impl_->limiter = std::make_unique<ConnectionLimiter>(max_total, c.max_connections_per_ip);
     impl_->storage =
         std::make_unique<StorageWorker>(std::move(store), impl_->directory, *impl_, impl_->clock, c.storage);
-    const ShardServices services{impl_->directory, *impl_->storage,   impl_->clock,
-                                 *impl_->limiter,  impl_->auth.get(), impl_->auth.get()};
+    ShardServices services{impl_->directory, *impl_->storage, impl_->clock, *impl_->limiter};
+    services.verifier = impl_->auth.get();
+    services.api = impl_->auth.get();
+    services.tls = impl_->tls.get();
     for (unsigned i = 0; i < c.threads; ++i) {
         auto shard = std::make_unique<Shard>(i, c, services);
         shard->listen(endpoint);

@@ -51,6 +51,11 @@ struct ServerConfig {
     double max_bytes_per_second = 1024 * 1024;
     double max_bytes_burst = 4 * 1024 * 1024;
 
+    // PEM certificate chain and private key. Both set: every connection on the port speaks TLS
+    // (HTTPS, WSS). Both empty: plain TCP. One alone is a startup error.
+    std::string tls_cert;
+    std::string tls_key;
+    bool tls() const { return !tls_cert.empty(); } // then the server's own origin is https://host
     // What one user may send over all of its devices: chats per second and chat bytes per second.
     chat::SendLimits user_limits{20, 100, 256 * 1024, 1024 * 1024};
 
@@ -66,9 +71,6 @@ struct ServerConfig {
     bool fold_user_ids = false;
     // Which web pages may open a WebSocket or call the API (besides the server's own origin).
     OriginPolicy origins;
-    // Serving TLS on the port (HTTPS and WSS). Set by the TLS setup; the server's own origin is
-    // then https://host.
-    bool tls = false;
 
     // Idempotency window, catch-up page size, retention.
     chat::StorageEngine::Options storage;

@@ -42,8 +42,8 @@ chat::Router::Config router_config(unsigned index, const ServerConfig& config,
 } // namespace
 
 Shard::Shard(unsigned index, const ServerConfig& config, const ShardServices& services)
-    : index_(index), config_(config), services_(services), acceptor_(io_), tick_timer_(io_),
-      accept_retry_timer_(io_), shutdown_timer_(io_),
+    : index_(index), config_(config), services_(services), tls_(services.tls), acceptor_(io_),
+      tick_timer_(io_), accept_retry_timer_(io_), shutdown_timer_(io_),
       router_(router_config(index, config, services), services.directory, *this, services.storage),
       read_buffer_(read_buffer_bytes) {}
 

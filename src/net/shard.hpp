@@ -20,6 +20,7 @@
 namespace parley::net {
 
 class Connection;
+class TlsContext;
 class ConnectionLimiter;
 class HttpApi;
 
@@ -31,6 +32,7 @@ struct ShardServices {
     ConnectionLimiter& limiter;
     chat::LoginVerifier* verifier = nullptr; // null in `--auth open`
     HttpApi* api = nullptr;                  // null in `--auth open`
+    const TlsContext* tls = nullptr;         // every connection speaks TLS with it; null: plain TCP
 };
 
 class Shard final : public chat::ShardLink {
@@ -61,6 +63,7 @@ public:
 
     // For connections. Run on this shard's thread.
     const ServerConfig& config() const { return config_; }
+    const TlsContext* tls() const { return tls_; }
     chat::Router& router() { return router_; }
     HttpApi* api() { return services_.api; }
     ConnectionLimiter& limiter() { return services_.limiter; }
@@ -81,6 +84,7 @@ private:
     unsigned index_;
     const ServerConfig& config_;
     ShardServices services_;
+    const TlsContext* tls_;
     boost::asio::io_context io_{1};
     boost::asio::ip::tcp::acceptor acceptor_;
     boost::asio::steady_timer tick_timer_;
