@@ -127,8 +127,8 @@ void check_accepted(const protocol::ClientMessage& message) {
         check_user_id(receipt->peer);
         check(receipt->up_to > 0, "receipt up_to is positive");
         check_id_json(receipt->id_json);
-        protocol::encode_receipt(reply, receipt->status == protocol::receipt_status::read, "bob", receipt->peer,
-                                 receipt->up_to);
+        protocol::encode_receipt(reply, receipt->status == protocol::receipt_status::read, "bob",
+                                 receipt->peer, receipt->up_to);
         std::uint64_t up_to = 0;
         check(parse_reply(reply)["up_to"].get(up_to) == simdjson::SUCCESS && up_to == receipt->up_to,
               "a receipt's up_to survives re-encoding");
