@@ -81,5 +81,65 @@ TEST(Config, BrokenTomlIsAClearError) {
     std::remove(path.c_str());
 }
 
+TEST(Config, AuthModesAndWhatTheyImply) {
+    AppConfig c;
+    EXPECT_EQ(c.auth, "password") << "accounts are the default";
+    EXPECT_FALSE(c.server.auth_open);
+    apply_setting(c, "auth", "open", "test");
+    EXPECT_TRUE(c.server.auth_open);
+    EXPECT_FALSE(c.server.fold_user_ids);
+    apply_setting(c, "auth", "password", "test");
+    EXPECT_FALSE(c.server.auth_open);
+    EXPECT_TRUE(c.server.fold_user_ids) << "account names are case-folded";
+    apply_setting(c, "auth", "jwt", "test");
+    EXPECT_FALSE(c.server.fold_user_ids) << "a JWT's sub is the other application's id, as is";
+    EXPECT_THROW(apply_setting(c, "auth", "none", "test"), std::runtime_error);
+}
+
+TEST(Config, JwtNeedsALongEnoughSecretAndOnlyInJwtMode) {
+    AppConfig c;
+    EXPECT_THROW(apply_setting(c, "jwt_secret", "short", "test"), std::runtime_error);
+    apply_setting(c, "auth", "jwt", "test");
+    EXPECT_THROW(check_consistency(c), std::runtime_error) << "jwt without a secret";
+    apply_setting(c, "jwt_secret", std::string(32, 'k'), "test");
+    EXPECT_NO_THROW(check_consistency(c));
+    apply_setting(c, "auth", "password", "test");
+    EXPECT_THROW(check_consistency(c), std::runtime_error) << "a secret that would be silently unused";
+}
+
+TEST(Config, LimitsParseAndBurstsMustHoldTheLargestUnit) {
+    AppConfig c;
+    EXPECT_NO_THROW(check_consistency(c)) << "the defaults are consistent";
+    apply_setting(c, "max_bytes_per_second", "64KiB", "test");
+    EXPECT_EQ(c.server.max_bytes_per_second, 65536.0);
+    apply_setting(c, "max_bytes_burst", "128KiB", "test");
+    EXPECT_THROW(check_consistency(c), std::runtime_error) << "burst below max_frame_bytes (256 KiB)";
+    apply_setting(c, "max_bytes_per_second", "0", "test");
+    EXPECT_NO_THROW(check_consistency(c)) << "no limit, no burst to check";
+
+    apply_setting(c, "user_messages_per_second", "2.5", "test");
+    EXPECT_EQ(c.server.user_limits.messages_per_second, 2.5);
+    apply_setting(c, "user_bytes_burst", "1KiB", "test");
+    EXPECT_THROW(check_consistency(c), std::runtime_error) << "burst below max_message_bytes";
+    EXPECT_THROW(apply_setting(c, "user_messages_per_second", "-1", "test"), std::runtime_error);
+
+    apply_setting(c, "max_connections_per_ip", "3", "test");
+    EXPECT_EQ(c.server.max_connections_per_ip, 3u);
+    apply_setting(c, "token_ttl", "30d", "test");
+    EXPECT_EQ(c.token_ttl, std::chrono::hours(24 * 30));
+    EXPECT_THROW(apply_setting(c, "registration", "maybe", "test"), std::runtime_error);
+}
+
+TEST(Config, AllowedOriginsIsACommaSeparatedListOfOrigins) {
+    AppConfig c;
+    apply_setting(c, "allowed_origins", "https://a.example.com, http://localhost:5173", "test");
+    ASSERT_EQ(c.server.origins.allowed.size(), 2u);
+    EXPECT_EQ(c.server.origins.allowed[1], "http://localhost:5173");
+    apply_setting(c, "allowed_origins", "*", "test");
+    EXPECT_EQ(c.server.origins.allowed, std::vector<std::string>{"*"});
+    EXPECT_THROW(apply_setting(c, "allowed_origins", "a.example.com", "test"), std::runtime_error)
+        << "an origin has a scheme";
+}
+
 } // namespace
 } // namespace parley::app
