@@ -155,6 +155,18 @@ Authenticator::Authenticator(AuthenticatorOptions options, store::AccountStore* 
         }
         dummy_hash_ = std::move(*dummy);
     }
+    if (accounts_ != nullptr) {
+        // Revocations from before this server started have no live session to close.
+        auto counter = accounts_->change_counter();
+        auto earlier = accounts_->revocations_after(0);
+        if (!counter || !earlier) {
+            throw std::runtime_error("cannot read the account store");
+        }
+        last_change_counter_ = *counter;
+        for (const store::AccountRevocation& r : *earlier) {
+            last_revocation_seq_ = std::max(last_revocation_seq_, r.seq);
+        }
+    }
 }
 
 bool Authenticator::is_api_path(std::string_view path) {
@@ -443,18 +455,15 @@ std::vector<Revocation> Authenticator::poll_changes(std::int64_t now_ms) {
         return out;
     }
     last_change_counter_ = *counter;
-    auto disabled = accounts_->disabled_accounts();
-    if (!disabled) {
+    auto revocations = accounts_->revocations_after(last_revocation_seq_);
+    if (!revocations) {
+        spdlog::error("account store: {}", revocations.error().message());
         return out;
     }
-    // Close only the newly disabled: the others' sessions were closed when they were disabled.
-    for (const std::string& name : *disabled) {
-        if (!std::binary_search(disabled_seen_.begin(), disabled_seen_.end(), name)) {
-            out.push_back(Revocation{name, 0, "account disabled"});
-        }
+    for (const store::AccountRevocation& r : *revocations) {
+        last_revocation_seq_ = std::max(last_revocation_seq_, r.seq);
+        out.push_back(Revocation{r.name, 0, r.disabled ? "account disabled" : "password changed"});
     }
-    disabled_seen_ = std::move(*disabled);
-    std::sort(disabled_seen_.begin(), disabled_seen_.end());
     [[maybe_unused]] auto pruned = accounts_->prune_expired_sessions(now_ms);
     return out;
 }

@@ -25,6 +25,14 @@ struct Account {
     std::int64_t created_ms = 0;
 };
 
+// An account whose sessions the admin revoked: its place in the order of revocations, and whether
+// it is disabled now (else its password changed).
+struct AccountRevocation {
+    std::string name;
+    std::int64_t seq = 0;
+    bool disabled = false;
+};
+
 // What a live session token stands for.
 struct SessionInfo {
     std::int64_t account_id = 0;
@@ -101,6 +109,11 @@ public:
     // The names of all disabled accounts, ordered by name. The server calls it after
     // change_counter() moved, to close their live connections.
     virtual boost::system::result<std::vector<std::string>> disabled_accounts() = 0;
+    // The admin's revocations (a password change, a disable) after `seq`, oldest first: the
+    // accounts whose live sessions must close. Every set_password() and set_disabled(true) takes
+    // the next seq, across processes; revoke_all_sessions() does not (its caller, the server,
+    // closes the sessions itself).
+    virtual boost::system::result<std::vector<AccountRevocation>> revocations_after(std::int64_t seq) = 0;
 
     // Sessions (login tokens): only the token's hash is stored. no_such_account if account_id has
     // no account, account_disabled if it is disabled (a login that raced `parley user disable`

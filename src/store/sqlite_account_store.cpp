@@ -286,8 +286,14 @@ public:
                           "ON CONFLICT (name) DO NOTHING RETURNING id"),
           select_account_(db_.get(), select_accounts("WHERE name = ?1")),
           select_accounts_(db_.get(), select_accounts("ORDER BY name")),
-          update_password_(db_.get(), "UPDATE accounts SET password_hash = ?2 WHERE name = ?1 RETURNING id"),
-          update_disabled_(db_.get(), "UPDATE accounts SET disabled = ?2 WHERE name = ?1 RETURNING id"),
+          update_password_(db_.get(), "UPDATE accounts SET password_hash = ?2, "
+                                      "revoked_seq = (SELECT max(revoked_seq) FROM accounts) + 1 "
+                                      "WHERE name = ?1 RETURNING id"),
+          update_disabled_(db_.get(), "UPDATE accounts SET disabled = ?2, revoked_seq = CASE WHEN ?2 != 0 "
+                                      "THEN (SELECT max(revoked_seq) FROM accounts) + 1 ELSE revoked_seq END "
+                                      "WHERE name = ?1 RETURNING id"),
+          select_revocations_(db_.get(), "SELECT name, revoked_seq, disabled FROM accounts "
+                                         "WHERE revoked_seq > ?1 ORDER BY revoked_seq"),
           // The same condition as the partial index accounts_disabled, so SQLite can use it.
           select_disabled_(db_.get(), "SELECT name FROM accounts WHERE disabled != 0 ORDER BY name"),
           select_account_disabled_(db_.get(), "SELECT disabled FROM accounts WHERE id = ?1"),
@@ -382,6 +388,23 @@ public:
             }
             return delete_sessions_of(*account_id);
         });
+    }
+
+    result<std::vector<AccountRevocation>> revocations_after(std::int64_t seq) override {
+        std::vector<AccountRevocation> out;
+        auto use = select_revocations_.use();
+        select_revocations_.bind(1, seq);
+        for (;;) {
+            auto row = select_revocations_.step();
+            if (!row) {
+                return row.error();
+            }
+            if (!*row) {
+                return out;
+            }
+            out.push_back(AccountRevocation{std::string(select_revocations_.text(0)), select_revocations_.int64(1),
+                                            select_revocations_.int64(2) != 0});
+        }
     }
 
     result<std::vector<std::string>> disabled_accounts() override {
@@ -542,6 +565,7 @@ private:
     Statement select_accounts_;
     Statement update_password_;
     Statement update_disabled_;
+    Statement select_revocations_;
     Statement select_disabled_;
     Statement select_account_disabled_;
     Statement insert_session_;

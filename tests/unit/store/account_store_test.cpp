@@ -340,6 +340,40 @@ TEST(AccountStoreFile, TwoConnectionsSeeEachOthersWritesAndTheCounterMoves) {
     EXPECT_EQ(server->create_account("alice", bob_hash, t0).error(), account_errc::name_taken);
 }
 
+// The admin's revocations, seen by another connection in the order they happened: what a running
+// server needs to close the sessions of an account whose password changed or that was disabled.
+TEST(AccountStoreFile, RevocationsAreNumberedAcrossConnectionsAndReadInOrder) {
+    TempDir dir;
+    auto server = open_sqlite_account_store(accounts_file(dir).string());
+    auto cli = open_sqlite_account_store(accounts_file(dir).string());
+    const Account alice = *cli->create_account("alice", alice_hash, t0);
+    ASSERT_TRUE(cli->create_account("bob", bob_hash, t0).has_value());
+    EXPECT_TRUE(server->revocations_after(0)->empty()) << "creating accounts revokes nothing";
+
+    ASSERT_TRUE(cli->set_password("bob", alice_hash).has_value());
+    ASSERT_TRUE(cli->set_disabled("alice", true).has_value());
+    auto seen = server->revocations_after(0);
+    ASSERT_TRUE(seen.has_value());
+    ASSERT_EQ(seen->size(), 2u);
+    EXPECT_EQ((*seen)[0].name, "bob");
+    EXPECT_FALSE((*seen)[0].disabled) << "a password change";
+    EXPECT_EQ((*seen)[1].name, "alice");
+    EXPECT_TRUE((*seen)[1].disabled);
+    EXPECT_LT((*seen)[0].seq, (*seen)[1].seq);
+    const std::int64_t last = (*seen)[1].seq;
+    EXPECT_TRUE(server->revocations_after(last)->empty());
+
+    ASSERT_TRUE(cli->set_disabled("alice", false).has_value());
+    ASSERT_TRUE(server->revoke_all_sessions(alice.id).has_value());
+    EXPECT_TRUE(server->revocations_after(last)->empty())
+        << "enabling and the server's own logout-everywhere are not admin revocations";
+    ASSERT_TRUE(cli->set_password("alice", bob_hash).has_value());
+    auto again = server->revocations_after(last);
+    ASSERT_EQ(again->size(), 1u);
+    EXPECT_EQ((*again)[0].name, "alice");
+    EXPECT_GT((*again)[0].seq, last);
+}
+
 // A write while another connection holds the write lock waits for it (busy timeout) instead of
 // failing with SQLITE_BUSY.
 TEST(AccountStoreFile, AWriterWaitsForAnotherConnectionsTransaction) {
