@@ -106,8 +106,8 @@ public:
     // Disabling also revokes every session, in one transaction; enabling does not restore them.
     // no_such_account if the name has none. Setting the state it already has is no error.
     virtual boost::system::result<void> set_disabled(const std::string& name, bool disabled) = 0;
-    // The names of all disabled accounts, ordered by name. The server calls it after
-    // change_counter() moved, to close their live connections.
+    // The names of all disabled accounts, ordered by name (for the admin; the server follows
+    // revocations_after() instead).
     virtual boost::system::result<std::vector<std::string>> disabled_accounts() = 0;
     // The admin's revocations (a password change, a disable) after `seq`, oldest first: the
     // accounts whose live sessions must close. Every set_password() and set_disabled(true) takes
