@@ -11,8 +11,12 @@ std::string_view status_reason(int status) {
         return "Switching Protocols";
     case 200:
         return "OK";
+    case 201:
+        return "Created";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
     case 403:
         return "Forbidden";
     case 404:
@@ -21,10 +25,16 @@ std::string_view status_reason(int status) {
         return "Method Not Allowed";
     case 408:
         return "Request Timeout";
+    case 409:
+        return "Conflict";
     case 413:
         return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
     case 426:
         return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
     case 431:
         return "Request Header Fields Too Large";
     case 503:
@@ -36,11 +46,14 @@ std::string_view status_reason(int status) {
 
 std::string http_response(int status, std::string_view content_type, std::string_view body, bool keep_alive,
                           bool head_only, std::string_view extra_headers) {
+    // Extra headers may set their own caching policy (the API: no-store).
+    const bool own_cache_control = extra_headers.find("Cache-Control:") != std::string_view::npos;
     std::string out =
         fmt::format("HTTP/1.1 {} {}\r\nServer: parley\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
-                    "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n{}{}\r\n",
+                    "{}X-Content-Type-Options: nosniff\r\n{}{}\r\n",
                     status, status_reason(status), content_type, body.size(),
-                    keep_alive ? "" : "Connection: close\r\n", extra_headers);
+                    own_cache_control ? "" : "Cache-Control: no-cache\r\n", keep_alive ? "" : "Connection: close\r\n",
+                    extra_headers);
     if (!head_only) {
         out.append(body);
     }
