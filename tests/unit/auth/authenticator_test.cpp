@@ -343,6 +343,28 @@ TEST_F(AuthenticatorTest, TheWaitDoublesWithEachFurtherFailure) {
     EXPECT_EQ(throttled.extra_headers, "Retry-After: 2\r\n");
 }
 
+TEST_F(AuthenticatorTest, ASuccessfulLoginStartsTheNamesCountAfresh) {
+    register_user("alice");
+    login("alice", "guess", "203.0.113.1");
+    login("alice", "guess", "203.0.113.2");
+    ASSERT_EQ(login("alice", alice_password, "203.0.113.3").status, 200);
+    login("alice", "guess", "203.0.113.4");
+    login("alice", "guess", "203.0.113.5");
+    // Four failures in all, but only two since the success: not held back.
+    EXPECT_EQ(login("alice", alice_password, "203.0.113.6").status, 200);
+}
+
+TEST_F(AuthenticatorTest, BadTokensFromAnAddressThrottleThatAddress) {
+    const std::string token = register_user("alice");
+    for (int i = 0; i < 3; ++i) {
+        EXPECT_FALSE(auth().verify_login(token_login(issue_session_token().token), t0, start).ok);
+    }
+    const auto verdict = auth().verify_login(token_login(token), t0, start);
+    EXPECT_FALSE(verdict.ok);
+    EXPECT_EQ(verdict.retry_after_ms, 1000);
+    EXPECT_TRUE(auth().verify_login(token_login(token), t0, start + 1s).ok);
+}
+
 // --- WebSocket logins with a password ------------------------------------------------------------
 
 TEST_F(AuthenticatorTest, PasswordLoginGivesTheCanonicalName) {
@@ -512,6 +534,19 @@ TEST_F(AuthenticatorWithCliTest, AnAccountDisabledElsewhereIsReportedOnce) {
     // Another change that disables no one new reports nothing.
     ASSERT_TRUE(cli->create_account("carol", "$argon2id$x", t0).has_value());
     EXPECT_TRUE(auth().poll_changes(t0).empty());
+}
+
+TEST_F(AuthenticatorWithCliTest, AnAccountEnabledAndDisabledAgainIsReportedAgain) {
+    register_user("alice");
+    auth().poll_changes(t0);
+    ASSERT_TRUE(cli->set_disabled("alice", true).has_value());
+    EXPECT_EQ(auth().poll_changes(t0).size(), 1u);
+    ASSERT_TRUE(cli->set_disabled("alice", false).has_value());
+    EXPECT_TRUE(auth().poll_changes(t0).empty());
+    ASSERT_TRUE(cli->set_disabled("alice", true).has_value());
+    const auto revoked = auth().poll_changes(t0);
+    ASSERT_EQ(revoked.size(), 1u);
+    EXPECT_EQ(revoked[0].user, "alice");
 }
 
 TEST_F(AuthenticatorWithCliTest, APasswordChangedElsewhereEndsTheUsersTokens) {
