@@ -447,14 +447,13 @@ std::vector<Revocation> Authenticator::poll_changes(std::int64_t now_ms) {
     if (!disabled) {
         return out;
     }
-    // Close only the newly disabled: the others' sessions were closed when they were disabled.
-    for (const std::string& name : *disabled) {
-        if (!std::binary_search(disabled_seen_.begin(), disabled_seen_.end(), name)) {
-            out.push_back(Revocation{name, 0, "account disabled"});
-        }
+    // Every disabled account, not only those newly disabled since the last poll: an account
+    // enabled and disabled again between two polls looks unchanged, yet may have logged in while
+    // it was enabled. Closing a user with no live session costs a lookup; this runs only when
+    // another process (the admin CLI) has changed the store.
+    for (std::string& name : *disabled) {
+        out.push_back(Revocation{std::move(name), 0, "account disabled"});
     }
-    disabled_seen_ = std::move(*disabled);
-    std::sort(disabled_seen_.begin(), disabled_seen_.end());
     [[maybe_unused]] auto pruned = accounts_->prune_expired_sessions(now_ms);
     return out;
 }

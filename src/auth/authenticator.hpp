@@ -62,8 +62,8 @@ public:
     ApiOutcome handle_api(const ApiRequest& request, std::int64_t now_ms, time_point now);
     static bool is_api_path(std::string_view path);
 
-    // Looks for accounts disabled by another process (the admin CLI) since the last call, and
-    // drops expired sessions. Returns the users whose live sessions must close.
+    // When another process (the admin CLI) has changed the account store since the last call:
+    // every disabled account, whose live sessions must close, and expired sessions are dropped.
     std::vector<Revocation> poll_changes(std::int64_t now_ms);
 
 private:
@@ -89,7 +89,6 @@ private:
     // wrong password and timing does not tell which accounts exist.
     std::string dummy_hash_;
     std::int64_t last_change_counter_ = -1;
-    std::vector<std::string> disabled_seen_;
 };
 
 } // namespace parley::auth
