@@ -67,10 +67,10 @@ class AuthTestCase(ParleyTestCase):
 
     # ---- HTTP API ------------------------------------------------------------------------------
 
-    def _api_blocking(self, path, body, token, content_type, method):
+    def _api_blocking(self, path, body, token, content_type, method, origin):
         conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=RECV_TIMEOUT_S)
         try:
-            headers = {}
+            headers = {} if origin is None else {"Origin": origin}
             data = None
             if body is not None:
                 data = body if isinstance(body, (bytes, str)) else json.dumps(body)
@@ -90,9 +90,9 @@ class AuthTestCase(ParleyTestCase):
         finally:
             conn.close()
 
-    async def api(self, path, body=None, token=None, content_type="application/json", method="POST"):
+    async def api(self, path, body=None, token=None, content_type="application/json", method="POST", origin=None):
         """One HTTP request on a fresh connection: (status, headers with lower-case names, JSON body)."""
-        return await asyncio.to_thread(self._api_blocking, path, body, token, content_type, method)
+        return await asyncio.to_thread(self._api_blocking, path, body, token, content_type, method, origin)
 
     async def register(self, user_id, password=PASSWORD, expect_name=None):
         status, _, body = await self.api("/api/register", {"user_id": user_id, "password": password})
@@ -236,6 +236,21 @@ class PasswordModeTest(AuthTestCase):
         self.assertEqual(body["error"], "registration_closed", body)
         status, _, body = await self.api("/api/login", {"user_id": "alice", "password": PASSWORD})
         self.assertEqual(status, 401, body)
+
+    async def test_api_refuses_foreign_origins(self):
+        """A page from another origin cannot call the API (403) unless --allowed-origins names it;
+        the server's own origin and requests without Origin (non-browser clients) are allowed."""
+        await self.start_server("--auth", "password", "--allowed-origins", "https://chat.example.com", *NO_THROTTLE)
+        creds = {"user_id": "alice", "password": PASSWORD}
+        status, _, body = await self.api("/api/register", creds, origin="https://evil.example")
+        self.assertEqual(status, 403, body)
+        self.assertEqual(body["error"], "origin_not_allowed", body)
+        status, _, body = await self.api("/api/register", creds, origin="https://chat.example.com")
+        self.assertEqual(status, 201, body)
+        status, _, body = await self.api("/api/login", creds, origin=f"http://127.0.0.1:{self.server.port}")
+        self.assertEqual(status, 200, body)
+        status, _, body = await self.api("/api/logout", token=body["token"], origin="https://evil.example")
+        self.assertEqual(status, 403, body)
 
     async def test_websocket_login_with_token_or_password(self):
         """A registered user logs in over the WebSocket with the token alone, or with user_id and
@@ -408,7 +423,9 @@ class AdminCliTest(AuthTestCase):
         for ws in (by_password, by_token):
             self.assertEqual(await self.wait_closed(ws, timeout=3.0), 1008)
         await self.assert_usable(dave)
-        await self.login_refused(user_id="carol", password="carol's password")
+        disabled = await self.login_refused(user_id="carol", password="carol's password")
+        # Disabled looks like a wrong password: nothing tells a client the account exists.
+        self.assertEqual(disabled, await self.login_refused(user_id="carol", password="wrong password"))
         await self.login_refused(token=token)
         status, _, body = await self.api("/api/login", {"user_id": "carol", "password": "carol's password"})
         self.assertEqual(status, 401, body)
