@@ -19,14 +19,13 @@ import hmac
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import tempfile
-import shutil
 import time
 import unittest
 
-from parley_server import binary_path
-from parley_server import ParleyServer
+from parley_server import ParleyServer, binary_path
 from test_python_client import QUIET_S, RECV_TIMEOUT_S, ParleyTestCase, frame
 
 PASSWORD = "correct horse battery"
