@@ -327,8 +327,9 @@ void apply_setting(AppConfig& config, std::string_view key, std::string_view val
         throw std::runtime_error(std::string(source) + ": unknown setting '" + std::string(key) + "'");
     }
     if (std::string error = it->apply(config, value); !error.empty()) {
-        throw std::runtime_error(std::string(source) + ": " + std::string(key) + " = '" + std::string(value) +
-                                 "': " + error);
+        // A rejected key is still a secret (perhaps the right one, mistyped): not in logs.
+        const std::string shown = key == "jwt_secret" ? "(hidden)" : "'" + std::string(value) + "'";
+        throw std::runtime_error(std::string(source) + ": " + std::string(key) + " = " + shown + ": " + error);
     }
 }
 

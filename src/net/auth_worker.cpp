@@ -125,8 +125,10 @@ void AuthWorker::run() {
         if (std::chrono::steady_clock::now() >= next_poll) {
             next_poll = std::chrono::steady_clock::now() + std::chrono::seconds(1);
             lock.unlock();
+            // Debug: every disabled account comes back on each change; each session actually
+            // closed is logged at info by its connection.
             for (const auto& revocation : authenticator_.poll_changes(wall_ms())) {
-                spdlog::info("closing the sessions of '{}': {}", revocation.user, revocation.reason);
+                spdlog::debug("closing the sessions of '{}': {}", revocation.user, revocation.reason);
                 links_.revoke(revocation);
             }
             lock.lock();

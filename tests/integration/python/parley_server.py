@@ -37,8 +37,11 @@ def binary_path():
 class ParleyServer:
     """One `parley serve` process. Use start()/stop(), or as a context manager."""
 
-    def __init__(self, *extra_args, threads=2, listen="127.0.0.1:0"):
+    def __init__(self, *extra_args, threads=2, listen="127.0.0.1:0", env=None):
         self.extra_args = [str(a) for a in extra_args]
+        # Extra environment variables (e.g. PARLEY_JWT_SECRET, which must not be on the command
+        # line), added to this process's own environment.
+        self.env = dict(env) if env else None
         self.threads = threads
         self.listen = listen
         self.proc = None
@@ -75,6 +78,7 @@ class ParleyServer:
             stderr=subprocess.STDOUT,
             text=True,
             errors="replace",
+            env={**os.environ, **self.env} if self.env else None,
         )
         self._reader = threading.Thread(target=self._read_log, daemon=True)
         self._reader.start()
