@@ -297,9 +297,11 @@ void Connection::respond_http(const HttpRequest& request) {
 
     if (HttpApi* api = shard_.api(); api != nullptr && api->handles(path)) {
         if (!origin_allowed(shard_.config().origins, request.origin, request.host, shard_.config().tls())) {
+            // Like every API reply (finish_api_request): JSON with Cache-Control: no-store.
             return reply(
                 403, "application/json",
-                R"({"error":"origin_not_allowed","message":"this page's origin may not call this API"})");
+                R"({"error":"origin_not_allowed","message":"this page's origin may not call this API"})",
+                "Cache-Control: no-store\r\n");
         }
         return start_api_request(request);
     }
