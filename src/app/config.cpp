@@ -163,8 +163,6 @@ std::vector<Setting> make_settings() {
                  return "expected password, jwt or open";
              }
              c.auth = std::string(t);
-             c.server.auth_open = t == "open";
-             c.server.fold_user_ids = t == "password";
              return {};
          }},
         {"jwt_secret", "HS256 key for --auth jwt (prefer PARLEY_JWT_SECRET: flags are visible in ps)",
@@ -329,7 +327,8 @@ void apply_setting(AppConfig& config, std::string_view key, std::string_view val
     if (std::string error = it->apply(config, value); !error.empty()) {
         // A rejected key is still a secret (perhaps the right one, mistyped): not in logs.
         const std::string shown = key == "jwt_secret" ? "(hidden)" : "'" + std::string(value) + "'";
-        throw std::runtime_error(std::string(source) + ": " + std::string(key) + " = " + shown + ": " + error);
+        throw std::runtime_error(std::string(source) + ": " + std::string(key) + " = " + shown + ": " +
+                                 error);
     }
 }
 
@@ -357,6 +356,13 @@ void apply_toml_file(AppConfig& config, const std::string& path) {
         }
         apply_setting(config, key.str(), value, "config file " + path);
     }
+}
+
+void derive_from_auth_mode(AppConfig& config) {
+    config.server.auth_open = config.auth == "open";
+    config.server.fold_user_ids = config.auth == "password";
+    // A page opened from disk (Origin: null) is the seed tutorial's: welcome in open mode only.
+    config.server.origins.allow_null = config.auth == "open";
 }
 
 void check_consistency(const AppConfig& config) {

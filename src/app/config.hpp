@@ -65,6 +65,10 @@ void apply_setting(AppConfig& config, std::string_view key, std::string_view val
 // holds an unknown key or bad value (a typo in a config file must not pass silently).
 void apply_toml_file(AppConfig& config, const std::string& path);
 
+// Sets the server settings the auth mode implies (whether user ids are trusted, case-folded, and
+// pages from disk allowed). Call once after every layer is applied: the mode may come from any.
+void derive_from_auth_mode(AppConfig& config);
+
 // Checks what no single setting can: settings that only make sense together. Throws
 // std::runtime_error naming them (a startup error).
 void check_consistency(const AppConfig& config);

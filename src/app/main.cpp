@@ -155,8 +155,7 @@ int main(int argc, char** argv) {
             }
         }
         parley::app::check_consistency(config);
-        // A page opened from disk (Origin: null) is the seed tutorial's: welcome in open mode only.
-        config.server.origins.allow_null = config.auth == "open";
+        parley::app::derive_from_auth_mode(config);
         return serve(std::move(config));
     } catch (const std::exception& e) {
         std::fprintf(stderr, "parley: %s\n", e.what());

@@ -1,6 +1,8 @@
-// The auth decisions. Every refusal of a login says the same thing whatever the cause (unknown
-// name, wrong password, disabled account, bad token), so a client cannot learn which accounts
-// exist; the server log says which it was.
+// The auth decisions. Every refusal of a password or session-token login says the same thing
+// whatever the cause (unknown name, wrong password, disabled account, bad token), so a client
+// cannot learn which accounts exist; the server log says which it was. A refused JWT says why
+// (expired, bad signature, …): there are no accounts here to probe, and the reason helps the
+// application that issued it.
 #include "auth/authenticator.hpp"
 
 #include "auth/jwt.hpp"
@@ -209,10 +211,11 @@ chat::LoginVerdict Authenticator::verify_login(const chat::LoginCredentials& c, 
 chat::LoginVerdict Authenticator::check_password(std::string_view raw_name, std::string_view password,
                                                  std::string_view peer, time_point now) {
     const NameCheck name = normalize_user_name(raw_name);
-    // Throttled by the name as typed when it is not a valid name: it has no account anyway.
-    const std::string key_name = name.ok() ? name.name : std::string(raw_name);
+    // A name that breaks the rules has no account: only the address is counted for it, so the
+    // throttle's memory holds short valid names, never whatever (up to 64 KiB) a client sends.
+    const std::string key_name = name.ok() ? name.name : std::string();
     if (const auto wait = throttled(peer, key_name, now); wait.count() > 0) {
-        spdlog::info("login of '{}' from {} throttled for {} ms", key_name, peer, wait.count());
+        spdlog::info("login from {} throttled for {} ms", peer, wait.count());
         chat::LoginVerdict v = refused("too many failed attempts");
         v.retry_after_ms = wait.count();
         return v;
@@ -231,7 +234,7 @@ chat::LoginVerdict Authenticator::check_password(std::string_view raw_name, std:
     // Always one Argon2id verification, also for a name with no account (see dummy_hash_).
     const bool password_ok = verify_password(account ? account->password_hash : dummy_hash_, password);
     if (!account || !password_ok || account->disabled) {
-        spdlog::info("login of '{}' from {} refused: {}", key_name, peer,
+        spdlog::info("login of '{}' from {} refused: {}", name.ok() ? name.name : "(invalid name)", peer,
                      !account ? "no such account" : (!password_ok ? "wrong password" : "account disabled"));
         record_failure(peer, key_name, now);
         return refused();

@@ -37,8 +37,10 @@ def binary_path():
 class ParleyServer:
     """One `parley serve` process. Use start()/stop(), or as a context manager."""
 
-    def __init__(self, *extra_args, threads=2, listen="127.0.0.1:0", env=None):
+    def __init__(self, *extra_args, threads=2, listen="127.0.0.1:0", env=None, defaults=True):
         self.extra_args = [str(a) for a in extra_args]
+        # False: pass only what the test gives, so the server's own defaults are what is tested.
+        self.test_defaults = defaults
         # Extra environment variables (e.g. PARLEY_JWT_SECRET, which must not be on the command
         # line), added to this process's own environment.
         self.env = dict(env) if env else None
@@ -67,7 +69,7 @@ class ParleyServer:
         # user and one address; the tests of auth and limits set these themselves.
         for flag, value in (("--auth", "open"), ("--user-messages-per-second", "0"),
                             ("--user-bytes-per-second", "0"), ("--max-connections-per-ip", "0")):
-            if flag not in self.extra_args:
+            if self.test_defaults and flag not in self.extra_args:
                 argv += [flag, value]
         argv += list(self.extra_args)
         # The log goes to stderr by contract; read stdout too so the port is found either way.

@@ -57,8 +57,8 @@ def make_jwt(claims, secret=JWT_SECRET, header=None, digest=hashlib.sha256, sign
 class AuthTestCase(ParleyTestCase):
     """ParleyTestCase plus the HTTP API, credentialed logins and the admin command line."""
 
-    async def start_server(self, *args, env=None):
-        server = ParleyServer(*args, env=env)
+    async def start_server(self, *args, env=None, defaults=True):
+        server = ParleyServer(*args, env=env, defaults=defaults)
         self.addCleanup(server.kill)  # runs after asyncTearDown, whatever happened
         await asyncio.to_thread(server.start)
         self.server = server
@@ -278,8 +278,9 @@ class PasswordModeTest(AuthTestCase):
 
     async def test_registered_users_chat_both_ways(self):
         """Two registered users chat in both directions; a chat addressed to "BOB" reaches bob,
-        because account names are case-folded in password mode."""
-        await self.start_server("--auth", "password", *NO_THROTTLE)
+        because account names are case-folded in password mode. The server gets no --auth at
+        all: password mode, with its folding, must be what the default is."""
+        await self.start_server(*NO_THROTTLE, defaults=False)
         alice_token = await self.register("alice")
         bob_token = await self.register("bob")
         alice = await self.login_as("alice", token=alice_token)
@@ -446,7 +447,10 @@ class AdminCliTest(AuthTestCase):
         await self.start_server("--auth", "password", *NO_THROTTLE)
         self.assert_cli_ok(await self.cli("add", "carol", password="old password"))
         token = await self.api_login("carol", "old password")
+        live = await self.login_as("carol", token=token)
         self.assert_cli_ok(await self.cli("passwd", "CAROL", password="new password"))
+        # The server notices the change within a second and closes the live session (1008).
+        self.assertEqual(await self.wait_closed(live, timeout=3.0), 1008)
         await self.login_refused(user_id="carol", password="old password")
         await self.login_refused(token=token)
         await self.login_as("carol", user_id="carol", password="new password")

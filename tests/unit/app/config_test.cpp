@@ -84,14 +84,21 @@ TEST(Config, BrokenTomlIsAClearError) {
 TEST(Config, AuthModesAndWhatTheyImply) {
     AppConfig c;
     EXPECT_EQ(c.auth, "password") << "accounts are the default";
+    derive_from_auth_mode(c);
     EXPECT_FALSE(c.server.auth_open);
+    EXPECT_TRUE(c.server.fold_user_ids) << "the default mode folds names too, not only an explicit --auth";
+    EXPECT_FALSE(c.server.origins.allow_null);
     apply_setting(c, "auth", "open", "test");
+    derive_from_auth_mode(c);
     EXPECT_TRUE(c.server.auth_open);
     EXPECT_FALSE(c.server.fold_user_ids);
+    EXPECT_TRUE(c.server.origins.allow_null) << "the tutorial's page from disk";
     apply_setting(c, "auth", "password", "test");
+    derive_from_auth_mode(c);
     EXPECT_FALSE(c.server.auth_open);
     EXPECT_TRUE(c.server.fold_user_ids) << "account names are case-folded";
     apply_setting(c, "auth", "jwt", "test");
+    derive_from_auth_mode(c);
     EXPECT_FALSE(c.server.fold_user_ids) << "a JWT's sub is the other application's id, as is";
     EXPECT_THROW(apply_setting(c, "auth", "none", "test"), std::runtime_error);
 }

@@ -317,6 +317,17 @@ TEST_F(AuthenticatorTest, FailuresForANameThrottleThatNameEvenWithTheRightPasswo
     EXPECT_EQ(login("alice", alice_password, "203.0.113.100", start + 1s).status, 200);
 }
 
+// A name that breaks the account rules has no account, so its failures count only against the
+// address: the throttle keeps no key for whatever (up to 64 KiB) a client typed as a name, and
+// such a "name" tried from other addresses is not held back by it.
+TEST_F(AuthenticatorTest, InvalidNamesCountOnlyAgainstTheAddress) {
+    const std::string junk(4000, '!');
+    for (int i = 0; i < 3; ++i) {
+        expect_error(login(junk, "guess", "203.0.113." + std::to_string(i)), 401, "auth_failed");
+    }
+    expect_error(login(junk, "guess", "203.0.113.200", start + 1ms), 401, "auth_failed");
+}
+
 // Failures from one address for different names: the address's count holds.
 TEST_F(AuthenticatorTest, FailuresFromAnAddressThrottleThatAddress) {
     register_user("alice");

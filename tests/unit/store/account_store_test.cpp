@@ -1,5 +1,6 @@
 #include "store/account_store.hpp"
 
+#include "store/sqlite_account_schema.hpp"
 #include "store/sqlite_account_store.hpp"
 #include "temp_dir.hpp"
 
@@ -307,7 +308,7 @@ TEST(AccountStoreFile, CreatesItsDirectoryAndUsesWalAndRecordsItsSchema) {
     ASSERT_TRUE(store->create_account("alice", alice_hash, t0).has_value());
     // Read by another connection while the store is open: normal locking lets it.
     EXPECT_EQ(raw_sql(file, "PRAGMA journal_mode"), "wal");
-    EXPECT_EQ(raw_sql(file, "PRAGMA user_version"), "1");
+    EXPECT_EQ(raw_sql(file, "PRAGMA user_version"), std::to_string(latest_account_schema_version()));
     EXPECT_EQ(raw_sql(file, "PRAGMA application_id"), std::to_string(0x50524c41));
     EXPECT_EQ(raw_sql(file, "SELECT name FROM accounts"), "alice");
 }
@@ -451,6 +452,27 @@ TEST(AccountStoreFile, RefusesAnotherProgramsDatabaseAndLeavesItUntouched) {
     const std::string versioned_error = open_error(accounts_file(versioned));
     EXPECT_NE(versioned_error.find("not a Parley accounts database"), std::string::npos) << versioned_error;
     EXPECT_EQ(read_bytes(accounts_file(versioned)), versioned_before);
+}
+
+// A file written by version 1 (before revocations were numbered) opens, keeps its accounts and
+// sessions, and gains the revocation order.
+TEST(AccountStoreFile, AVersionOneFileIsMigratedKeepingItsAccounts) {
+    TempDir dir;
+    const fs::path file = accounts_file(dir);
+    raw_sql(file, "PRAGMA journal_mode = WAL; PRAGMA application_id = " + std::to_string(0x50524c41) + "; " +
+                      std::string(account_migrations().front().sql) +
+                      "INSERT INTO accounts (name, password_hash, created_ms) VALUES ('alice', 'h', 1);"
+                      "INSERT INTO sessions VALUES ('t1', 1, 1, 9000000000000);"
+                      "PRAGMA user_version = 1;");
+    auto store = open_sqlite_account_store(file.string());
+    EXPECT_EQ(raw_sql(file, "PRAGMA user_version"), std::to_string(latest_account_schema_version()));
+    auto alice = store->find_account("alice");
+    ASSERT_TRUE(alice.has_value() && alice->has_value());
+    EXPECT_TRUE(store->find_session("t1", t0)->has_value());
+    ASSERT_TRUE(store->set_password("alice", "h2").has_value());
+    auto revoked = store->revocations_after(0);
+    ASSERT_EQ(revoked->size(), 1u);
+    EXPECT_EQ((*revoked)[0].name, "alice");
 }
 
 TEST(AccountStoreFile, RefusesTheMessageDatabase) {
