@@ -303,7 +303,22 @@ void Connection::respond_http(const HttpRequest& request) {
                 R"({"error":"origin_not_allowed","message":"this page's origin may not call this API"})",
                 "Cache-Control: no-store\r\n");
         }
-        return start_api_request(request);
+        // A page of another origin the operator listed may call the API from its scripts (CORS).
+        // Nothing is sent for unlisted origins (refused above) or for requests without Origin.
+        std::string cors;
+        const bool own_origin =
+            origin_allowed(OriginPolicy{}, request.origin, request.host, shard_.config().tls());
+        if (!own_origin && request.origin != "null") {
+            cors = "Access-Control-Allow-Origin: " + request.origin + "\r\nVary: Origin\r\n";
+        }
+        if (request.method == "OPTIONS" && !cors.empty()) {
+            // The browser's preflight for a JSON POST.
+            return reply(204, "application/json", {},
+                         cors + "Access-Control-Allow-Methods: POST\r\n"
+                                "Access-Control-Allow-Headers: Content-Type, Authorization\r\n"
+                                "Access-Control-Max-Age: 600\r\nCache-Control: no-store\r\n");
+        }
+        return start_api_request(request, std::move(cors));
     }
     if (request.method != "GET" && !head) {
         return reply(405, "text/plain; charset=utf-8", "method not allowed\n", "Allow: GET, HEAD\r\n");
@@ -317,7 +332,7 @@ void Connection::respond_http(const HttpRequest& request) {
     reply(404, "text/plain; charset=utf-8", "not found\n");
 }
 
-void Connection::start_api_request(const HttpRequest& request) {
+void Connection::start_api_request(const HttpRequest& request, std::string cors_headers) {
     ApiRequest api_request;
     api_request.method = request.method;
     api_request.path = std::string(request.path());
@@ -333,8 +348,10 @@ void Connection::start_api_request(const HttpRequest& request) {
     api_request.peer_address = peer_address_;
     api_pending_ = true;
     shard_.api()->handle(shard_.index(), std::move(api_request),
-                         [self = shared_from_this(), keep = request.keep_alive](ApiReply reply) {
-                             self->finish_api_request(reply.status, reply.body, reply.extra_headers, keep);
+                         [self = shared_from_this(), keep = request.keep_alive,
+                          cors = std::move(cors_headers)](ApiReply reply) {
+                             self->finish_api_request(reply.status, reply.body, reply.extra_headers + cors,
+                                                      keep);
                          });
 }
 

@@ -97,7 +97,8 @@ private:
     std::size_t handle_http(std::span<char> input);
     void respond_http(const HttpRequest& request);
     // Hands an API request to the auth thread; input waits until its reply is queued.
-    void start_api_request(const HttpRequest& request);
+    // `cors_headers`: Access-Control-* lines for a page of another, allowed origin.
+    void start_api_request(const HttpRequest& request, std::string cors_headers);
     void finish_api_request(int status, const std::string& body, const std::string& headers, bool keep_alive);
     // True while input must wait: a login or API request being checked, or too much in flight.
     bool input_paused() const;

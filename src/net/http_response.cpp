@@ -13,6 +13,8 @@ std::string_view status_reason(int status) {
         return "OK";
     case 201:
         return "Created";
+    case 204:
+        return "No Content";
     case 400:
         return "Bad Request";
     case 401:
@@ -52,8 +54,8 @@ std::string http_response(int status, std::string_view content_type, std::string
         fmt::format("HTTP/1.1 {} {}\r\nServer: parley\r\nContent-Type: {}\r\nContent-Length: {}\r\n"
                     "{}X-Content-Type-Options: nosniff\r\n{}{}\r\n",
                     status, status_reason(status), content_type, body.size(),
-                    own_cache_control ? "" : "Cache-Control: no-cache\r\n", keep_alive ? "" : "Connection: close\r\n",
-                    extra_headers);
+                    own_cache_control ? "" : "Cache-Control: no-cache\r\n",
+                    keep_alive ? "" : "Connection: close\r\n", extra_headers);
     if (!head_only) {
         out.append(body);
     }

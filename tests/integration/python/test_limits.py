@@ -540,7 +540,8 @@ class OriginTest(LimitsTestCase):
     async def test_allowed_origins_list(self):
         # Tries: --allowed-origins https://chat.example.com in --auth password.
         # Must hold: that origin is accepted (upgrade 101; the API answers it: 401 for a bad
-        # login, not 403), its look-alikes are refused, and the server's own origin still works.
+        # login, not 403, with CORS naming it), its look-alikes are refused, and the server's own
+        # origin still works.
         await self.start_server("--auth", "password", "--allowed-origins", "https://chat.example.com")
         cases = [
             ("https://chat.example.com", 101),
@@ -557,7 +558,8 @@ class OriginTest(LimitsTestCase):
         reply = await self.http("POST", "/api/login", {"user_id": "nobody", "password": "wrong password"},
                                 headers=[("Origin", "https://chat.example.com")])
         self.assertEqual(reply.status, 401, reply)
-        self.assertEqual(reply.header_values("access-control-allow-origin"), [], reply)
+        # A listed origin may read the API's answers from its scripts (CORS names it exactly).
+        self.assertEqual(reply.header_values("access-control-allow-origin"), ["https://chat.example.com"], reply)
         reply = await self.http("POST", "/api/login", {"user_id": "nobody", "password": "wrong password"},
                                 headers=[("Origin", "https://evil.example")])
         self.assertEqual(reply.status, 403, reply)
@@ -599,6 +601,37 @@ class OriginTest(LimitsTestCase):
         self.assertEqual(bad.status, 401, bad)
         for reply in [foreign, own, *preflights, bad]:
             self.assertIn("no-store", reply.cache_directives(), reply)
+
+
+    async def test_listed_origins_get_cors_and_others_do_not(self):
+        # Tries: a page of another origin the operator listed (--allowed-origins) calls the API:
+        # its preflight and its POST; then an unlisted origin does the same.
+        # Must hold: the listed origin's preflight is 204 naming exactly that origin, POST and the
+        # two headers a JSON call with a token needs; its POST succeeds and carries the same
+        # Access-Control-Allow-Origin (so the browser lets the script read it); the unlisted
+        # origin gets 403 and no Access-Control-* header at all.
+        app = "https://app.example.com"
+        await self.start_server("--auth", "password", "--allowed-origins", app)
+        await self.register("alice")
+        preflight = await self.http("OPTIONS", "/api/login", headers=[
+            ("Origin", app), ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type")])
+        self.assertEqual(preflight.status, 204, preflight)
+        self.assertEqual(preflight.header("access-control-allow-origin"), app, preflight)
+        self.assertEqual(preflight.header("access-control-allow-methods"), "POST", preflight)
+        self.assertIn("Content-Type", preflight.header("access-control-allow-headers"), preflight)
+        self.assertIn("Authorization", preflight.header("access-control-allow-headers"), preflight)
+
+        login = await self.http("POST", "/api/login", {"user_id": "alice", "password": PASSWORD},
+                                headers=[("Origin", app)])
+        self.assertEqual(login.status, 200, login)
+        self.assertEqual(login.header("access-control-allow-origin"), app, login)
+
+        for method in ("OPTIONS", "POST"):
+            other = await self.http(method, "/api/login", {"user_id": "alice", "password": PASSWORD},
+                                    headers=[("Origin", "https://evil.example")])
+            self.assertEqual(other.status, 403, other)
+            self.assertEqual([n for n, _ in other.headers if n.startswith("access-control-")], [], other)
 
 
 # ---- 6: slow handshakes ------------------------------------------------------------------------------
