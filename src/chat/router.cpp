@@ -73,7 +73,7 @@ void Router::on_login(SessionState& state, SessionSink& session, const protocol:
                              });
 }
 
-void Router::finish_verified_login(std::uint64_t ticket, LoginVerdict verdict) {
+void Router::finish_verified_login(std::uint32_t ticket, LoginVerdict verdict) {
     auto it = pending_logins_.find(ticket);
     if (it == pending_logins_.end()) {
         return; // the session closed while its login was checked

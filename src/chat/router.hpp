@@ -91,7 +91,7 @@ private:
     // Registers a session whose user is known (trusted, or verified) and starts its catch-up.
     void complete_login(SessionState& state, SessionSink& session, std::string_view user,
                         std::optional<std::uint64_t> since);
-    void finish_verified_login(std::uint64_t ticket, LoginVerdict verdict);
+    void finish_verified_login(std::uint32_t ticket, LoginVerdict verdict);
     std::string canonical_user(std::string_view user) const;
     void on_chat(SessionState& state, SessionSink& session, const protocol::ChatRequest& chat);
     void on_ping(SessionSink& session, const protocol::PingRequest& ping);
@@ -119,8 +119,9 @@ private:
         SessionSink* session = nullptr;
         std::optional<std::uint64_t> since;
     };
-    std::unordered_map<std::uint64_t, PendingLogin> pending_logins_;
-    std::uint64_t login_tickets_ = 0;
+    std::unordered_map<std::uint32_t, PendingLogin> pending_logins_;
+    // Wraps after 2^32 logins; a ticket is pending for well under a second, so none collide.
+    std::uint32_t login_tickets_ = 0;
 };
 
 } // namespace parley::chat

@@ -11,6 +11,8 @@
 #include "net/token_bucket.hpp"
 #include "net/ws_frame.hpp"
 
+#include "net/socket_types.hpp"
+
 #include <boost/asio/ip/tcp.hpp>
 
 #include <array>
@@ -33,7 +35,7 @@ public:
     using clock = std::chrono::steady_clock;
 
     // `peer_address` was admitted by the shard's ConnectionLimiter; destroy() releases it.
-    Connection(Shard& shard, boost::asio::ip::tcp::socket socket, std::string peer_address);
+    Connection(Shard& shard, TcpSocket socket, std::string peer_address);
     ~Connection() override;
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -120,7 +122,7 @@ private:
     std::size_t take_output(std::span<char> into);
 
     Shard& shard_;
-    boost::asio::ip::tcp::socket socket_;
+    TcpSocket socket_;
     std::unique_ptr<TlsSession> tls_; // null on a plain TCP port
     phase phase_ = phase::http;
     bool read_armed_ = false;
@@ -139,9 +141,9 @@ private:
     std::uint32_t dropped_in_a_row_ = 0;
 
     std::vector<OutChunk> out_;
-    std::size_t out_head_ = 0;      // first chunk not yet completely written
-    std::size_t out_head_sent_ = 0; // bytes of out_[out_head_] already written
-    std::size_t out_bytes_ = 0;     // bytes queued and not yet written
+    std::uint32_t out_head_ = 0;      // first chunk not yet completely written
+    std::uint32_t out_head_sent_ = 0; // bytes of out_[out_head_] already written (a chunk < 4 GiB)
+    std::size_t out_bytes_ = 0;       // bytes queued and not yet written
 
     clock::time_point request_started_;
     clock::time_point last_received_;

@@ -42,7 +42,9 @@ chat::Router::Config router_config(unsigned index, const ServerConfig& config,
 } // namespace
 
 Shard::Shard(unsigned index, const ServerConfig& config, const ShardServices& services)
-    : index_(index), config_(config), services_(services), tls_(services.tls), acceptor_(io_),
+    : index_(index), config_(config),
+      services_(services), frame_limit_{config.max_frames_per_second, config.max_frames_burst},
+      byte_limit_{config.max_bytes_per_second, config.max_bytes_burst}, tls_(services.tls), acceptor_(io_),
       tick_timer_(io_), accept_retry_timer_(io_), shutdown_timer_(io_),
       router_(router_config(index, config, services), services.directory, *this, services.storage),
       read_buffer_(read_buffer_bytes) {}
@@ -86,7 +88,7 @@ void Shard::run() {
 }
 
 void Shard::accept_next() {
-    acceptor_.async_accept([this](const boost::system::error_code& ec, boost::asio::ip::tcp::socket socket) {
+    acceptor_.async_accept([this](const boost::system::error_code& ec, TcpSocket socket) {
         if (ec == boost::asio::error::operation_aborted || stopping_) {
             return;
         }
@@ -125,7 +127,7 @@ void Shard::accept_next() {
     });
 }
 
-void Shard::refuse(boost::asio::ip::tcp::socket& socket, std::string_view why) {
+void Shard::refuse(TcpSocket& socket, std::string_view why) {
     // One best-effort write so a person sees why; the socket is new, so its buffer has room.
     std::string response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
                            "Connection: close\r\nRetry-After: 10\r\nContent-Length: " +

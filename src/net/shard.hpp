@@ -5,8 +5,11 @@
 
 #include "chat/router.hpp"
 #include "net/server_config.hpp"
+#include "net/token_bucket.hpp"
 
+#include "net/socket_types.hpp"
 #include <boost/asio/io_context.hpp>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -63,6 +66,9 @@ public:
 
     // For connections. Run on this shard's thread.
     const ServerConfig& config() const { return config_; }
+    // The per-connection limits of config(), in the form the connections' buckets take.
+    const RateLimit& frame_limit() const { return frame_limit_; }
+    const RateLimit& byte_limit() const { return byte_limit_; }
     const TlsContext* tls() const { return tls_; }
     chat::Router& router() { return router_; }
     HttpApi* api() { return services_.api; }
@@ -75,7 +81,7 @@ public:
 private:
     void accept_next();
     // Answers a connection over a limit with a 503 and closes it.
-    static void refuse(boost::asio::ip::tcp::socket& socket, std::string_view why);
+    static void refuse(TcpSocket& socket, std::string_view why);
     void schedule_tick();
     void on_tick();
     void end_of_pass();
@@ -84,9 +90,11 @@ private:
     unsigned index_;
     const ServerConfig& config_;
     ShardServices services_;
+    RateLimit frame_limit_;
+    RateLimit byte_limit_;
     const TlsContext* tls_;
     boost::asio::io_context io_{1};
-    boost::asio::ip::tcp::acceptor acceptor_;
+    TcpAcceptor acceptor_;
     boost::asio::steady_timer tick_timer_;
     boost::asio::steady_timer accept_retry_timer_;
     boost::asio::steady_timer shutdown_timer_;

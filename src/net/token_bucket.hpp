@@ -1,4 +1,6 @@
-// A token bucket: `rate` tokens per second up to `burst`. Pure; time is passed in.
+// A token bucket: `per_second` tokens a second up to `burst`. Pure; time is passed in. The limit
+// is passed in too rather than stored: every connection holds two buckets and they all share the
+// server's limits, so a bucket is only its state (16 bytes).
 #pragma once
 
 #include <algorithm>
@@ -6,31 +8,45 @@
 
 namespace parley::net {
 
+struct RateLimit {
+    double per_second = 0; // 0: unlimited
+    double burst = 0;
+};
+
 class TokenBucket {
 public:
     using time_point = std::chrono::steady_clock::time_point;
 
-    TokenBucket(double rate_per_second, double burst, time_point now)
-        : rate_(rate_per_second), burst_(burst), tokens_(burst), last_(now) {}
+    TokenBucket(const RateLimit& limit, time_point now) : tokens_(limit.burst), last_(now) {}
 
-    // Takes `amount` tokens if there are that many. A rate of 0 means unlimited.
-    bool try_take(time_point now, double amount = 1) {
-        if (rate_ <= 0) {
-            return true;
-        }
+    // Adds the tokens earned since the last call, up to the burst.
+    void refill(const RateLimit& limit, time_point now) {
         const std::chrono::duration<double> elapsed = now - last_;
         last_ = now;
-        tokens_ = std::min(burst_, tokens_ + elapsed.count() * rate_);
-        if (tokens_ < amount) {
+        if (elapsed.count() > 0) {
+            tokens_ = std::min(limit.burst, tokens_ + elapsed.count() * limit.per_second);
+        }
+    }
+    bool can_take(const RateLimit& limit, double amount) const {
+        return limit.per_second <= 0 || tokens_ >= amount;
+    }
+    void take(const RateLimit& limit, double amount) {
+        if (limit.per_second > 0) {
+            tokens_ -= amount;
+        }
+    }
+
+    // Refills, then takes `amount` if there is that much.
+    bool try_take(const RateLimit& limit, time_point now, double amount = 1) {
+        refill(limit, now);
+        if (!can_take(limit, amount)) {
             return false;
         }
-        tokens_ -= amount;
+        take(limit, amount);
         return true;
     }
 
 private:
-    double rate_;
-    double burst_;
     double tokens_;
     time_point last_;
 };

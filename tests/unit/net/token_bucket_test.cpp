@@ -9,25 +9,46 @@ using namespace std::chrono_literals;
 
 TEST(TokenBucket, BurstThenRate) {
     const TokenBucket::time_point t0{};
-    TokenBucket b(10, 3, t0);
-    EXPECT_TRUE(b.try_take(t0));
-    EXPECT_TRUE(b.try_take(t0));
-    EXPECT_TRUE(b.try_take(t0));
-    EXPECT_FALSE(b.try_take(t0)) << "burst of 3 used up";
-    EXPECT_FALSE(b.try_take(t0 + 50ms)) << "half a token after 50 ms at 10/s";
-    EXPECT_TRUE(b.try_take(t0 + 100ms));
-    EXPECT_TRUE(b.try_take(t0 + 10s));
-    EXPECT_TRUE(b.try_take(t0 + 10s));
-    EXPECT_TRUE(b.try_take(t0 + 10s));
-    EXPECT_FALSE(b.try_take(t0 + 10s)) << "refill stops at the burst size";
+    const RateLimit limit{10, 3};
+    TokenBucket b(limit, t0);
+    EXPECT_TRUE(b.try_take(limit, t0));
+    EXPECT_TRUE(b.try_take(limit, t0));
+    EXPECT_TRUE(b.try_take(limit, t0));
+    EXPECT_FALSE(b.try_take(limit, t0)) << "burst of 3 used up";
+    EXPECT_FALSE(b.try_take(limit, t0 + 50ms)) << "half a token after 50 ms at 10/s";
+    EXPECT_TRUE(b.try_take(limit, t0 + 100ms));
+    EXPECT_TRUE(b.try_take(limit, t0 + 10s));
+    EXPECT_TRUE(b.try_take(limit, t0 + 10s));
+    EXPECT_TRUE(b.try_take(limit, t0 + 10s));
+    EXPECT_FALSE(b.try_take(limit, t0 + 10s)) << "refill stops at the burst size";
 }
 
 TEST(TokenBucket, ZeroRateIsUnlimited) {
     const TokenBucket::time_point t0{};
-    TokenBucket b(0, 0, t0);
+    const RateLimit unlimited{0, 0};
+    TokenBucket b(unlimited, t0);
     for (int i = 0; i < 1000; ++i) {
-        ASSERT_TRUE(b.try_take(t0));
+        ASSERT_TRUE(b.try_take(unlimited, t0, 1e9));
     }
+}
+
+TEST(TokenBucket, AmountsAndTakingOnlyWhatFits) {
+    const TokenBucket::time_point t0{};
+    const RateLimit bytes{1000, 4000};
+    TokenBucket b(bytes, t0);
+    EXPECT_TRUE(b.try_take(bytes, t0, 3000));
+    EXPECT_FALSE(b.try_take(bytes, t0, 1500)) << "1000 left";
+    EXPECT_TRUE(b.try_take(bytes, t0, 1000)) << "a refused take took nothing";
+    EXPECT_TRUE(b.try_take(bytes, t0 + 2s, 2000));
+}
+
+TEST(TokenBucket, AClockThatStandsStillOrStepsBackAddsNothing) {
+    const TokenBucket::time_point t0 = TokenBucket::time_point{} + 10s;
+    const RateLimit limit{10, 1};
+    TokenBucket b(limit, t0);
+    EXPECT_TRUE(b.try_take(limit, t0));
+    EXPECT_FALSE(b.try_take(limit, t0 - 5s));
+    EXPECT_FALSE(b.try_take(limit, t0 - 5s + 50ms)) << "back in time, then a little forward: half a token";
 }
 
 } // namespace
