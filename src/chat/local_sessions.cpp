@@ -1,48 +1,73 @@
 // The per-shard user -> sessions and id -> session tables.
 #include "chat/local_sessions.hpp"
 
-#include <algorithm>
+#include <cassert>
 
 namespace parley::chat {
 
-bool LocalSessions::add(SessionSink* sink, SessionState* state) {
-    const LocalSession session{sink, state};
-    by_id_.emplace(state->session_id, session);
-    auto it = by_user_.find(state->user_id);
-    if (it == by_user_.end()) {
-        by_user_.emplace(state->user_id, std::vector<LocalSession>{session});
-        return true;
+namespace {
+
+constexpr unsigned shard_bits = 6;
+constexpr std::uint64_t slot_mask = (std::uint64_t{1} << 26) - 1; // 67 million sessions a shard
+
+std::uint32_t slot_of(std::uint64_t session_id) {
+    return static_cast<std::uint32_t>((session_id >> shard_bits) & slot_mask);
+}
+
+} // namespace
+
+bool LocalSessions::add(SessionSink* sink, SessionState* state, unsigned shard) {
+    std::uint32_t slot = 0;
+    if (!free_slots_.empty()) {
+        slot = free_slots_.back();
+        free_slots_.pop_back();
+    } else {
+        slot = static_cast<std::uint32_t>(slots_.size());
+        assert(slot <= slot_mask);
+        slots_.emplace_back();
+        generations_.push_back(0);
     }
-    it->second.push_back(session);
-    return false;
+    const std::uint32_t generation = ++generations_[slot];
+    state->session_id = (std::uint64_t{generation} << 32) | (std::uint64_t{slot} << shard_bits) | shard;
+    slots_[slot] = LocalSession{sink, state};
+    const bool first = by_user_.find(state->user_id) == by_user_.end();
+    by_user_.emplace(state->user_id, LocalSession{sink, state});
+    users_ += first ? 1 : 0;
+    return first;
 }
 
 bool LocalSessions::remove(const SessionState* state) {
-    by_id_.erase(state->session_id);
-    auto it = by_user_.find(state->user_id);
-    if (it == by_user_.end()) {
-        return false;
+    const std::uint32_t slot = slot_of(state->session_id);
+    if (slot < slots_.size() && slots_[slot].state == state) {
+        slots_[slot] = LocalSession{};
+        free_slots_.push_back(slot);
     }
-    auto& sessions = it->second;
-    std::erase_if(sessions, [state](const LocalSession& s) { return s.state == state; });
-    if (!sessions.empty()) {
-        return false;
+    auto [begin, end] = by_user_.equal_range(state->user_id);
+    bool found = false;
+    std::size_t left = 0;
+    for (auto it = begin; it != end;) {
+        if (it->second.state == state) {
+            it = by_user_.erase(it);
+            found = true;
+        } else {
+            ++left;
+            ++it;
+        }
     }
-    by_user_.erase(it);
-    return true;
+    if (found && left == 0) {
+        --users_;
+        return true;
+    }
+    return false;
 }
 
 std::size_t LocalSessions::send_to(std::string_view user, const SharedText& text, std::uint64_t except) {
-    auto it = by_user_.find(user);
-    if (it == by_user_.end()) {
-        return 0;
-    }
     std::size_t queued = 0;
-    // Index loop: a send that overflows a queue closes that session, and the close must not
-    // reach back into this vector while we iterate (net defers the unregistering to a later step).
-    auto& sessions = it->second;
-    for (std::size_t i = 0; i < sessions.size(); ++i) {
-        const LocalSession& s = sessions[i];
+    // A send that overflows a queue closes that session, but the close must not reach back into
+    // this table while we iterate: net defers the unregistering to a later step.
+    auto [begin, end] = by_user_.equal_range(user);
+    for (auto it = begin; it != end; ++it) {
+        const LocalSession& s = it->second;
         // A session catching up gets this message in its catch-up: it was committed before the
         // catch-up was read (see StorageEngine::process).
         if (s.state->session_id == except || s.state->syncing) {
@@ -56,13 +81,21 @@ std::size_t LocalSessions::send_to(std::string_view user, const SharedText& text
 }
 
 std::vector<LocalSession> LocalSessions::sessions_of(std::string_view user) const {
-    auto it = by_user_.find(user);
-    return it == by_user_.end() ? std::vector<LocalSession>{} : it->second;
+    std::vector<LocalSession> out;
+    auto [begin, end] = by_user_.equal_range(user);
+    for (auto it = begin; it != end; ++it) {
+        out.push_back(it->second);
+    }
+    return out;
 }
 
 LocalSession* LocalSessions::find(std::uint64_t session_id) {
-    auto it = by_id_.find(session_id);
-    return it == by_id_.end() ? nullptr : &it->second;
+    const std::uint32_t slot = slot_of(session_id);
+    if (slot >= slots_.size()) {
+        return nullptr;
+    }
+    LocalSession& s = slots_[slot];
+    return s.state != nullptr && s.state->session_id == session_id ? &s : nullptr;
 }
 
 } // namespace parley::chat

@@ -20,27 +20,35 @@ struct LocalSession {
 
 class LocalSessions {
 public:
-    // Adds a logged-in session (state->user_id and state->session_id set); returns true if it is
-    // the user's first on this shard.
-    bool add(SessionSink* sink, SessionState* state);
+    // Adds a logged-in session (state->user_id set) and gives it its id (state->session_id),
+    // unique in the process: `shard` in the low 6 bits, then its slot here, then the slot's
+    // generation. Returns true if it is the user's first session on this shard.
+    bool add(SessionSink* sink, SessionState* state, unsigned shard);
     // Removes it; returns true if it was the user's last on this shard.
     bool remove(const SessionState* state);
     // Sends `text` to every live (not catching up) session of `user` except session `except`;
     // returns how many sessions it was queued for.
     std::size_t send_to(std::string_view user, const SharedText& text, std::uint64_t except);
-    // The session with this id, or null.
+    // The session with this id, or null (also for the id of a session that has closed).
     LocalSession* find(std::uint64_t session_id);
     // The sessions of `user` on this shard (a copy: closing one may change the table).
     std::vector<LocalSession> sessions_of(std::string_view user) const;
-    std::size_t user_count() const { return by_user_.size(); }
+    std::size_t user_count() const { return users_; }
 
 private:
     struct StringHash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
     };
-    std::unordered_map<std::string, std::vector<LocalSession>, StringHash, std::equal_to<>> by_user_;
-    std::unordered_map<std::uint64_t, LocalSession> by_id_;
+    // One node per session, keyed by its user: most users have one device per shard, so a node
+    // each (no per-user vector) is the smallest table for idle sessions.
+    std::unordered_multimap<std::string, LocalSession, StringHash, std::equal_to<>> by_user_;
+    std::size_t users_ = 0;
+    // By id: the slot is in the id, so lookups need no second hash table. Freed slots are reused;
+    // the generation in the id tells a reused slot's new session from the old one.
+    std::vector<LocalSession> slots_;
+    std::vector<std::uint32_t> generations_;
+    std::vector<std::uint32_t> free_slots_;
 };
 
 } // namespace parley::chat

@@ -99,12 +99,10 @@ void Router::finish_verified_login(std::uint32_t ticket, LoginVerdict verdict) {
 void Router::complete_login(SessionState& state, SessionSink& session, std::string_view user,
                             std::optional<std::uint64_t> since) {
     state.user_id.assign(user);
-    // Unique in the process: the shard in the low 6 bits.
-    state.session_id = (++session_counter_ << 6) | config_.shard;
     // Live deliveries start now but are held back until the catch-up has been sent; the catch-up
     // is read after this registration, so it covers everything live delivery missed.
     state.syncing = true;
-    if (local_.add(&session, &state)) {
+    if (local_.add(&session, &state, config_.shard)) {
         directory_.add(state.user_id, config_.shard);
     }
     std::string out;

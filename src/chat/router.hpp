@@ -111,7 +111,6 @@ private:
     protocol::Decoder decoder_;
     LocalSessions local_;
     std::vector<StorageRequest> pending_;
-    std::uint64_t session_counter_ = 0;
     // Logins waiting for the verifier, by ticket. A session that closes meanwhile is erased, so a
     // late verdict finds nothing and is dropped.
     struct PendingLogin {
