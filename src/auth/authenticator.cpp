@@ -184,6 +184,18 @@ std::chrono::milliseconds Authenticator::throttled(std::string_view peer, std::s
     return wait;
 }
 
+std::optional<chat::LoginVerdict>
+Authenticator::refusal_while_throttled(std::string_view peer, std::string_view name, time_point now) const {
+    const auto wait = throttled(peer, name, now);
+    if (wait.count() <= 0) {
+        return std::nullopt;
+    }
+    spdlog::info("login from {} throttled for {} ms", peer, wait.count());
+    chat::LoginVerdict v = refused("too many failed attempts");
+    v.retry_after_ms = wait.count();
+    return v;
+}
+
 void Authenticator::record_failure(std::string_view peer, std::string_view name, time_point now) {
     throttle_.record_failure(ip_key(peer), now);
     if (!name.empty()) {
@@ -214,11 +226,8 @@ chat::LoginVerdict Authenticator::check_password(std::string_view raw_name, std:
     // A name that breaks the rules has no account: only the address is counted for it, so the
     // throttle's memory holds short valid names, never whatever (up to 64 KiB) a client sends.
     const std::string key_name = name.ok() ? name.name : std::string();
-    if (const auto wait = throttled(peer, key_name, now); wait.count() > 0) {
-        spdlog::info("login from {} throttled for {} ms", peer, wait.count());
-        chat::LoginVerdict v = refused("too many failed attempts");
-        v.retry_after_ms = wait.count();
-        return v;
+    if (auto wait = refusal_while_throttled(peer, key_name, now)) {
+        return std::move(*wait);
     }
     std::optional<store::Account> account;
     if (name.ok()) {
@@ -246,10 +255,8 @@ chat::LoginVerdict Authenticator::check_password(std::string_view raw_name, std:
 chat::LoginVerdict Authenticator::check_session_token(std::string_view token, std::string_view claimed_user,
                                                       std::string_view peer, std::int64_t now_ms,
                                                       time_point now) {
-    if (const auto wait = throttled(peer, {}, now); wait.count() > 0) {
-        chat::LoginVerdict v = refused("too many failed attempts");
-        v.retry_after_ms = wait.count();
-        return v;
+    if (auto wait = refusal_while_throttled(peer, {}, now)) {
+        return std::move(*wait);
     }
     std::optional<store::SessionInfo> session;
     std::string hash;
@@ -277,10 +284,8 @@ chat::LoginVerdict Authenticator::check_session_token(std::string_view token, st
 
 chat::LoginVerdict Authenticator::check_jwt(std::string_view token, std::string_view claimed_user,
                                             std::string_view peer, std::int64_t now_ms, time_point now) {
-    if (const auto wait = throttled(peer, {}, now); wait.count() > 0) {
-        chat::LoginVerdict v = refused("too many failed attempts");
-        v.retry_after_ms = wait.count();
-        return v;
+    if (auto wait = refusal_while_throttled(peer, {}, now)) {
+        return std::move(*wait);
     }
     auto claims = verify_jwt(token, options_.jwt_secret, now_ms / 1000);
     if (!claims) {

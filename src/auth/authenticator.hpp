@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -81,6 +82,9 @@ private:
     // A new session token for `account_id`, as the API's JSON reply.
     ApiReply issue_session(std::int64_t account_id, const std::string& name, std::int64_t now_ms, int status);
     std::chrono::milliseconds throttled(std::string_view peer, std::string_view name, time_point now) const;
+    // The refusal for a login that must wait (retry_after_ms set), or nullopt if it may be checked.
+    std::optional<chat::LoginVerdict> refusal_while_throttled(std::string_view peer, std::string_view name,
+                                                              time_point now) const;
     void record_failure(std::string_view peer, std::string_view name, time_point now);
 
     AuthenticatorOptions options_;

@@ -7,6 +7,7 @@
 
 #include "store/sqlite_account_schema.hpp"
 #include "store/sqlite_error.hpp"
+#include "store/sqlite_startup.hpp"
 #include "store/sqlite_statement.hpp"
 
 #include <sqlite3.h>
@@ -31,67 +32,10 @@ constexpr int busy_timeout_ms = 5000;
 
 // --- opening -------------------------------------------------------------------------------------
 
-[[noreturn]] void fail(const std::string& path, const std::string& cause) {
-    throw std::runtime_error("account store " + path + ": " + cause);
-}
-
-// What a failed statement at open means, in words an operator can act on.
-std::string describe(sqlite3* db, int rc) {
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return "database is locked: another process held it for longer than " +
-               std::to_string(busy_timeout_ms / 1000) + " s";
-    case SQLITE_NOTADB:
-        return "not an SQLite database (or corrupt, or encrypted); refusing to touch it";
-    case SQLITE_CORRUPT:
-        return "database is corrupt (" + std::string(sqlite3_errmsg(db)) + "); restore it from a backup";
-    default:
-        return sqlite3_errmsg(db);
-    }
-}
-
-void exec(sqlite3* db, const std::string& path, const std::string& sql, std::string_view what) {
-    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) {
-        fail(path, std::string(what) + ": " + describe(db, rc));
-    }
-}
-
-// Runs `sql` and puts the first column of its first row, as text, in `text` ("" for no row);
-// returns SQLite's result code.
-int try_query_text(sqlite3* db, std::string_view sql, std::string& text) {
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
-    text.clear();
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW) {
-            const unsigned char* data = sqlite3_column_text(stmt, 0);
-            if (data != nullptr) {
-                text = reinterpret_cast<const char*>(data);
-            }
-            rc = SQLITE_OK;
-        } else if (rc == SQLITE_DONE) {
-            rc = SQLITE_OK;
-        }
-    }
-    sqlite3_finalize(stmt);
-    return rc;
-}
-
-// The first column of the first row `sql` returns, as text ("" for no row).
-std::string query_text(sqlite3* db, const std::string& path, std::string_view sql, std::string_view what) {
-    std::string text;
-    if (const int rc = try_query_text(db, sql, text); rc != SQLITE_OK) {
-        fail(path, std::string(what) + ": " + describe(db, rc));
-    }
-    return text;
-}
-
-std::int64_t query_int(sqlite3* db, const std::string& path, std::string_view sql, std::string_view what) {
-    const std::string text = query_text(db, path, sql, what);
-    return text.empty() ? 0 : std::stoll(text);
+// The account store's file, as startup errors name it.
+StartupFile startup_file(const std::string& path) {
+    return StartupFile{"account store " + path, "another process held it for longer than " +
+                                                    std::to_string(busy_timeout_ms / 1000) + " s"};
 }
 
 // What the file says it is.
@@ -103,7 +47,7 @@ struct FileIdentity {
 
 // One statement, so one snapshot: read one by one, the three could straddle another process's
 // migration (version 0 from before it, its tables from after) and a new file would look foreign.
-FileIdentity read_identity(sqlite3* db, const std::string& path) {
+FileIdentity read_identity(sqlite3* db, const StartupFile& file) {
     constexpr std::string_view sql = "SELECT (SELECT user_version FROM pragma_user_version), "
                                      "(SELECT application_id FROM pragma_application_id), "
                                      "(SELECT count(*) FROM sqlite_schema)";
@@ -121,31 +65,31 @@ FileIdentity read_identity(sqlite3* db, const std::string& path) {
     }
     sqlite3_finalize(stmt);
     if (rc != SQLITE_OK) {
-        fail(path, "cannot read what the file holds: " + describe(db, rc));
+        fail(file, "cannot read what the file holds: " + describe(file, db, rc));
     }
     return identity;
 }
 
 // Throws unless the file is a Parley accounts database this binary can use, or empty.
-void refuse_unless_ours(const FileIdentity& identity, const std::string& path) {
+void refuse_unless_ours(const FileIdentity& identity, const StartupFile& file) {
     if (identity.application_id == parley_application_id) {
-        fail(path, "this is a Parley message database (parley.db), not the accounts database; "
+        fail(file, "this is a Parley message database (parley.db), not the accounts database; "
                    "refusing to touch it");
     }
     if (identity.version == 0) {
         // A new file has neither tables nor an application id; anything else is someone else's.
         if (identity.tables != 0 || identity.application_id != 0) {
-            fail(path,
+            fail(file,
                  "not a Parley accounts database (it has no Parley schema version); refusing to touch it");
         }
         return;
     }
     if (identity.application_id != parley_accounts_application_id) {
-        fail(path, "not a Parley accounts database (application_id " +
+        fail(file, "not a Parley accounts database (application_id " +
                        std::to_string(identity.application_id) + "); refusing to touch it");
     }
     if (identity.version > latest_account_schema_version()) {
-        fail(path, "written by a newer Parley (accounts schema version " + std::to_string(identity.version) +
+        fail(file, "written by a newer Parley (accounts schema version " + std::to_string(identity.version) +
                        ", this binary knows up to " + std::to_string(latest_account_schema_version()) +
                        "); upgrade Parley");
     }
@@ -156,7 +100,7 @@ void refuse_unless_ours(const FileIdentity& identity, const std::string& path) {
 // waiting for one could deadlock (another connection holds a shared lock and wants more, as when
 // the server and a first `parley user add` open a new file together) SQLite answers SQLITE_BUSY at
 // once instead of calling the busy handler; so the wait the busy timeout promises is made here.
-std::string switch_to_wal(sqlite3* db, const std::string& path) {
+std::string switch_to_wal(sqlite3* db, const StartupFile& file) {
     constexpr int retry_ms = 10;
     std::string mode;
     for (int waited_ms = 0;; waited_ms += retry_ms) {
@@ -165,32 +109,32 @@ std::string switch_to_wal(sqlite3* db, const std::string& path) {
             return mode;
         }
         if ((rc & 0xff) != SQLITE_BUSY || waited_ms >= busy_timeout_ms) {
-            fail(path, "cannot switch to WAL mode: " + describe(db, rc));
+            fail(file, "cannot switch to WAL mode: " + describe(file, db, rc));
         }
         sqlite3_sleep(retry_ms);
     }
 }
 
 // Checks what is in the file before anything writes to it, then brings it to the latest schema.
-void check_and_migrate(sqlite3* db, const std::string& path, bool in_memory) {
-    const FileIdentity found = read_identity(db, path);
-    refuse_unless_ours(found, path);
+void check_and_migrate(sqlite3* db, const StartupFile& file, bool in_memory) {
+    const FileIdentity found = read_identity(db, file);
+    refuse_unless_ours(found, file);
 
     // Normal locking (SQLite's default, stated so a build default cannot take it away): the server
     // and the admin CLI share this file, each taking the write lock only while it writes.
-    exec(db, path, "PRAGMA locking_mode = NORMAL", "cannot set the locking mode");
+    exec(db, file, "PRAGMA locking_mode = NORMAL", "cannot set the locking mode");
     if (!in_memory) {
         // WAL: readers never block the writer nor it them, so a CLI command does not stall logins.
-        const std::string mode = switch_to_wal(db, path);
+        const std::string mode = switch_to_wal(db, file);
         if (mode != "wal") {
-            fail(path, "cannot switch to WAL mode (journal mode is " + mode + ")");
+            fail(file, "cannot switch to WAL mode (journal mode is " + mode + ")");
         }
     }
     // FULL: a password change or a disable that `parley user` reported done survives a power cut.
-    exec(db, path, "PRAGMA synchronous = FULL", "cannot set synchronous");
-    exec(db, path, "PRAGMA foreign_keys = ON", "cannot enable foreign keys");
-    if (query_int(db, path, "PRAGMA foreign_keys", "cannot enable foreign keys") != 1) {
-        fail(path, "this SQLite has no foreign key support");
+    exec(db, file, "PRAGMA synchronous = FULL", "cannot set synchronous");
+    exec(db, file, "PRAGMA foreign_keys = ON", "cannot enable foreign keys");
+    if (query_int(db, file, "PRAGMA foreign_keys", "cannot enable foreign keys") != 1) {
+        fail(file, "this SQLite has no foreign key support");
     }
 
     if (found.version == latest_account_schema_version()) {
@@ -199,21 +143,21 @@ void check_and_migrate(sqlite3* db, const std::string& path, bool in_memory) {
     // The check above may race another process opening the same new file (the server and a first
     // `parley user add`), so what to run is decided again under the write lock.
     const std::string what = "migrating the accounts schema";
-    exec(db, path, "BEGIN IMMEDIATE", what);
+    exec(db, file, "BEGIN IMMEDIATE", what);
     try {
-        const FileIdentity identity = read_identity(db, path);
-        refuse_unless_ours(identity, path);
+        const FileIdentity identity = read_identity(db, file);
+        refuse_unless_ours(identity, file);
         for (const Migration& migration : account_migrations()) {
             if (migration.version > identity.version) {
-                exec(db, path, std::string(migration.sql),
+                exec(db, file, std::string(migration.sql),
                      what + " to version " + std::to_string(migration.version));
             }
         }
-        exec(db, path,
+        exec(db, file,
              "PRAGMA user_version = " + std::to_string(latest_account_schema_version()) +
                  "; PRAGMA application_id = " + std::to_string(parley_accounts_application_id),
              what);
-        exec(db, path, "COMMIT", what);
+        exec(db, file, "COMMIT", what);
     } catch (...) {
         sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
         throw;
@@ -227,14 +171,14 @@ public:
     explicit AccountConnection(const std::string& path) {
         if (path.empty()) {
             // SQLite would open a private temporary file: never what a configuration meant.
-            fail("\"\"", "no path given");
+            fail(startup_file("\"\""), "no path given");
         }
         const bool in_memory = path == in_memory_accounts;
         if (!in_memory) {
             const fs::path parent = fs::path(path).parent_path();
             std::error_code ec;
             if (!parent.empty() && !fs::create_directories(parent, ec) && ec) {
-                fail(path, "cannot create directory " + parent.string() + ": " + ec.message());
+                fail(startup_file(path), "cannot create directory " + parent.string() + ": " + ec.message());
             }
         }
         // NOMUTEX: one thread at a time uses the connection, so SQLite's per-call mutex is pure cost.
@@ -243,12 +187,12 @@ public:
         if (rc != SQLITE_OK) {
             const std::string cause = db_ == nullptr ? sqlite3_errstr(rc) : sqlite3_errmsg(db_);
             sqlite3_close_v2(db_);
-            fail(path, "cannot open: " + cause);
+            fail(startup_file(path), "cannot open: " + cause);
         }
         sqlite3_extended_result_codes(db_, 1);
         sqlite3_busy_timeout(db_, busy_timeout_ms);
         try {
-            check_and_migrate(db_, path, in_memory);
+            check_and_migrate(db_, startup_file(path), in_memory);
         } catch (...) {
             sqlite3_close_v2(db_);
             throw;
@@ -402,8 +346,8 @@ public:
             if (!*row) {
                 return out;
             }
-            out.push_back(AccountRevocation{std::string(select_revocations_.text(0)), select_revocations_.int64(1),
-                                            select_revocations_.int64(2) != 0});
+            out.push_back(AccountRevocation{std::string(select_revocations_.text(0)),
+                                            select_revocations_.int64(1), select_revocations_.int64(2) != 0});
         }
     }
 

@@ -65,15 +65,7 @@ constexpr std::array<Migration, 1> migrations{{
     {1, schema_v1},
 }};
 
-constexpr bool versions_count_up() {
-    for (std::size_t i = 0; i < migrations.size(); ++i) {
-        if (migrations[i].version != static_cast<int>(i) + 1) {
-            return false;
-        }
-    }
-    return true;
-}
-static_assert(versions_count_up(), "migration i must bring the schema to version i + 1");
+static_assert(versions_count_up(migrations), "migration i must bring the schema to version i + 1");
 
 } // namespace
 

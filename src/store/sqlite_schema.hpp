@@ -3,6 +3,7 @@
 // because databases in the field have already run the old text.
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <string_view>
 
@@ -12,6 +13,17 @@ struct Migration {
     int version;          // user_version after it has run
     std::string_view sql; // one or more statements, run in one transaction
 };
+
+// True if migration i brings the schema to version i + 1: each list is checked with it at
+// compile time.
+constexpr bool versions_count_up(std::span<const Migration> migrations) {
+    for (std::size_t i = 0; i < migrations.size(); ++i) {
+        if (migrations[i].version != static_cast<int>(i) + 1) {
+            return false;
+        }
+    }
+    return true;
+}
 
 // Every migration, version 1 first, each exactly one above the previous.
 std::span<const Migration> sqlite_migrations();

@@ -6,6 +6,7 @@
 
 #include "store/sqlite_error.hpp"
 #include "store/sqlite_schema.hpp"
+#include "store/sqlite_startup.hpp"
 #include "store/sqlite_statement.hpp"
 
 #include <sqlite3.h>
@@ -46,60 +47,9 @@ std::int64_t as_limit(std::size_t n) {
 
 // --- opening -------------------------------------------------------------------------------------
 
-[[noreturn]] void fail(const fs::path& file, const std::string& cause) {
-    throw std::runtime_error("message store " + file.string() + ": " + cause);
-}
-
-// What a failed statement at open means, in words an operator can act on.
-std::string describe(sqlite3* db, int rc) {
-    switch (rc & 0xff) {
-    case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return "database is locked: in use by another process";
-    case SQLITE_NOTADB:
-        return "not an SQLite database (or corrupt, or encrypted); refusing to touch it";
-    case SQLITE_CORRUPT:
-        return "database is corrupt (" + std::string(sqlite3_errmsg(db)) + "); restore it from a backup";
-    default:
-        return sqlite3_errmsg(db);
-    }
-}
-
-// Runs SQL that needs no parameters; throws with `what` and the cause.
-void exec(sqlite3* db, const fs::path& file, const std::string& sql, std::string_view what) {
-    const int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr);
-    if (rc != SQLITE_OK) {
-        fail(file, std::string(what) + ": " + describe(db, rc));
-    }
-}
-
-// The first column of the first row `sql` returns, as text ("" for no row).
-std::string query_text(sqlite3* db, const fs::path& file, std::string_view sql, std::string_view what) {
-    sqlite3_stmt* stmt = nullptr;
-    int rc = sqlite3_prepare_v2(db, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
-    std::string text;
-    if (rc == SQLITE_OK) {
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW) {
-            const unsigned char* data = sqlite3_column_text(stmt, 0);
-            if (data != nullptr) {
-                text = reinterpret_cast<const char*>(data);
-            }
-            rc = SQLITE_OK;
-        } else if (rc == SQLITE_DONE) {
-            rc = SQLITE_OK;
-        }
-    }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_OK) {
-        fail(file, std::string(what) + ": " + describe(db, rc));
-    }
-    return text;
-}
-
-std::int64_t query_int(sqlite3* db, const fs::path& file, std::string_view sql, std::string_view what) {
-    const std::string text = query_text(db, file, sql, what);
-    return text.empty() ? 0 : std::stoll(text);
+// The message store's file, as startup errors name it.
+StartupFile startup_file(const fs::path& file) {
+    return StartupFile{"message store " + file.string(), "in use by another process"};
 }
 
 // parley.lock, held with flock() for as long as the store is open. Why a lock file and not only
@@ -112,18 +62,19 @@ public:
     explicit LockFile(const fs::path& path, const fs::path& db_file) {
         fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
         if (fd_ < 0) {
-            fail(db_file, "cannot open lock file " + path.string() + ": " + std::strerror(errno));
+            fail(startup_file(db_file),
+                 "cannot open lock file " + path.string() + ": " + std::strerror(errno));
         }
         if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
             const int err = errno;
             const std::string holder = read_holder();
             ::close(fd_);
             if (err == EWOULDBLOCK) {
-                fail(db_file, "locked: in use by another Parley process" +
-                                  (holder.empty() ? std::string() : " (pid " + holder + ")") + " holding " +
-                                  path.string());
+                fail(startup_file(db_file), "locked: in use by another Parley process" +
+                                                (holder.empty() ? std::string() : " (pid " + holder + ")") +
+                                                " holding " + path.string());
             }
-            fail(db_file, "cannot lock " + path.string() + ": " + std::strerror(err));
+            fail(startup_file(db_file), "cannot lock " + path.string() + ": " + std::strerror(err));
         }
         // The pid is for the message above only; the lock itself is the flock.
         // Failing to write it is harmless: the next Parley's message just cannot name us.
@@ -155,47 +106,53 @@ void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& o
     sqlite3_busy_timeout(db, 0);
     // Exclusive locking: nothing else may write behind our in-memory counters (a sqlite3 shell
     // ignoring parley.lock included), and WAL then keeps its index in our heap, not a -shm file.
-    exec(db, file, "PRAGMA locking_mode = EXCLUSIVE", "cannot set the locking mode");
+    exec(db, startup_file(file), "PRAGMA locking_mode = EXCLUSIVE", "cannot set the locking mode");
 
     // The first read of the file: random bytes fail here with SQLITE_NOTADB, before any write.
-    const std::int64_t version = query_int(db, file, "PRAGMA user_version", "cannot read the schema version");
+    const std::int64_t version =
+        query_int(db, startup_file(file), "PRAGMA user_version", "cannot read the schema version");
     const std::int64_t application_id =
-        query_int(db, file, "PRAGMA application_id", "cannot read the application id");
+        query_int(db, startup_file(file), "PRAGMA application_id", "cannot read the application id");
     if (version > latest_schema_version()) {
-        fail(file, "written by a newer Parley (schema version " + std::to_string(version) +
-                       ", this binary knows up to " + std::to_string(latest_schema_version()) +
-                       "); upgrade Parley or use another data directory");
+        fail(startup_file(file), "written by a newer Parley (schema version " + std::to_string(version) +
+                                     ", this binary knows up to " + std::to_string(latest_schema_version()) +
+                                     "); upgrade Parley or use another data directory");
     }
     if (version == 0) {
-        if (query_int(db, file, "SELECT count(*) FROM sqlite_schema", "cannot read the schema") != 0) {
-            fail(file,
+        if (query_int(db, startup_file(file), "SELECT count(*) FROM sqlite_schema",
+                      "cannot read the schema") != 0) {
+            fail(startup_file(file),
                  "not a Parley database (it has tables but no Parley schema version); refusing to touch it");
         }
     } else if (application_id != parley_application_id) {
-        fail(file, "not a Parley database (application_id " + std::to_string(application_id) +
-                       "); refusing to touch it");
+        fail(startup_file(file), "not a Parley database (application_id " + std::to_string(application_id) +
+                                     "); refusing to touch it");
     }
 
     if (options.check_at_open && version > 0) {
-        std::string verdict = query_text(db, file, "PRAGMA quick_check(1)", "integrity check failed");
+        std::string verdict =
+            query_text(db, startup_file(file), "PRAGMA quick_check(1)", "integrity check failed");
         if (verdict != "ok") {
             // quick_check's report spans lines ("*** in database main ***\nPage 7: ..."); keep the
             // error to the one line main prints.
             std::replace(verdict.begin(), verdict.end(), '\n', ' ');
-            fail(file, "database is corrupt (quick_check: " + verdict + "); restore it from a backup");
+            fail(startup_file(file),
+                 "database is corrupt (quick_check: " + verdict + "); restore it from a backup");
         }
     }
 
-    const std::string mode = query_text(db, file, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode");
+    const std::string mode =
+        query_text(db, startup_file(file), "PRAGMA journal_mode = WAL", "cannot switch to WAL mode");
     if (mode != "wal") {
-        fail(file, "cannot switch to WAL mode (journal mode is " + mode + ")");
+        fail(startup_file(file), "cannot switch to WAL mode (journal mode is " + mode + ")");
     }
-    exec(db, file,
+    exec(db, startup_file(file),
          std::string("PRAGMA synchronous = ") + (options.sync == sqlite_sync::full ? "FULL" : "NORMAL"),
          "cannot set synchronous");
-    exec(db, file, "PRAGMA cache_size = -" + std::to_string(options.cache_bytes / 1024),
+    exec(db, startup_file(file), "PRAGMA cache_size = -" + std::to_string(options.cache_bytes / 1024),
          "cannot set cache_size");
-    exec(db, file, "PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint_pages),
+    exec(db, startup_file(file),
+         "PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint_pages),
          "cannot set wal_autocheckpoint");
 
     for (const Migration& migration : sqlite_migrations()) {
@@ -203,22 +160,22 @@ void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& o
             continue;
         }
         const std::string what = "migrating the schema to version " + std::to_string(migration.version);
-        exec(db, file, "BEGIN IMMEDIATE", what);
+        exec(db, startup_file(file), "BEGIN IMMEDIATE", what);
         const int rc = sqlite3_exec(db, std::string(migration.sql).c_str(), nullptr, nullptr, nullptr);
         if (rc != SQLITE_OK) {
-            const std::string cause = describe(db, rc);
+            const std::string cause = describe(startup_file(file), db, rc);
             sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-            fail(file, what + ": " + cause);
+            fail(startup_file(file), what + ": " + cause);
         }
-        exec(db, file,
+        exec(db, startup_file(file),
              "PRAGMA user_version = " + std::to_string(migration.version) +
                  "; PRAGMA application_id = " + std::to_string(parley_application_id),
              what);
-        exec(db, file, "COMMIT", what);
+        exec(db, startup_file(file), "COMMIT", what);
     }
     // Take the write lock now (exclusive mode keeps it until close) so that nothing can come
     // between opening and the first append().
-    exec(db, file, "BEGIN IMMEDIATE; COMMIT", "cannot lock the database for writing");
+    exec(db, startup_file(file), "BEGIN IMMEDIATE; COMMIT", "cannot lock the database for writing");
 }
 
 // The connection handle, opened, checked and migrated, so that statements can be prepared against
@@ -233,7 +190,7 @@ public:
         if (rc != SQLITE_OK) {
             const std::string cause = db_ == nullptr ? sqlite3_errstr(rc) : sqlite3_errmsg(db_);
             sqlite3_close_v2(db_);
-            fail(file, "cannot open: " + cause);
+            fail(startup_file(file), "cannot open: " + cause);
         }
         sqlite3_extended_result_codes(db_, 1);
         try {
@@ -330,7 +287,7 @@ public:
           delete_conversation_(db_.get(), "DELETE FROM conversations "
                                           "WHERE (user = ?1 AND peer = ?2) OR (user = ?2 AND peer = ?1)") {
         next_msg_id_ =
-            static_cast<std::uint64_t>(query_int(db_.get(), file_,
+            static_cast<std::uint64_t>(query_int(db_.get(), startup_file(file_),
                                                  "SELECT max(coalesce((SELECT max(id) FROM messages), 0), "
                                                  "(SELECT value FROM meta WHERE key = 'msg_id_floor'))",
                                                  "cannot read the last msg_id")) +
@@ -992,7 +949,7 @@ std::unique_ptr<MessageStore> open_sqlite_store(const fs::path& data_dir, Sqlite
     std::error_code ec;
     fs::create_directories(data_dir, ec);
     if (ec) {
-        fail(data_dir / sqlite_db_file, "cannot create the data directory: " + ec.message());
+        fail(startup_file(data_dir / sqlite_db_file), "cannot create the data directory: " + ec.message());
     }
     auto store = std::make_unique<SqliteStore>(data_dir, options);
     // parley.db and its -wal file may have just been created: make their directory entries
@@ -1004,7 +961,8 @@ std::unique_ptr<MessageStore> open_sqlite_store(const fs::path& data_dir, Sqlite
         if (dir_fd >= 0) {
             ::close(dir_fd);
         }
-        fail(data_dir / sqlite_db_file, "cannot sync the data directory: " + std::string(std::strerror(err)));
+        fail(startup_file(data_dir / sqlite_db_file),
+             "cannot sync the data directory: " + std::string(std::strerror(err)));
     }
     ::close(dir_fd);
     return store;
