@@ -35,6 +35,14 @@ chat::LoginVerdict refused(std::string message = std::string(refused_message)) {
     return v;
 }
 
+// The account store failed (disk, lock): a temporary refusal, logged for the operator.
+chat::LoginVerdict store_failure(const boost::system::error_code& error) {
+    spdlog::error("account store: {}", error.message());
+    chat::LoginVerdict v = refused("the server could not check the login; try again");
+    v.code = protocol::errc::server_busy;
+    return v;
+}
+
 chat::LoginVerdict accepted(std::string user, std::uint64_t tag = 0) {
     chat::LoginVerdict v;
     v.ok = true;
@@ -233,10 +241,7 @@ chat::LoginVerdict Authenticator::check_password(std::string_view raw_name, std:
     if (name.ok()) {
         auto found = accounts_->find_account(name.name);
         if (!found) {
-            spdlog::error("account store: {}", found.error().message());
-            chat::LoginVerdict v = refused("the server could not check the login; try again");
-            v.code = protocol::errc::server_busy;
-            return v;
+            return store_failure(found.error());
         }
         account = std::move(*found);
     }
@@ -264,10 +269,7 @@ chat::LoginVerdict Authenticator::check_session_token(std::string_view token, st
         hash = hash_session_token(token);
         auto found = accounts_->find_session(hash, now_ms);
         if (!found) {
-            spdlog::error("account store: {}", found.error().message());
-            chat::LoginVerdict v = refused("the server could not check the login; try again");
-            v.code = protocol::errc::server_busy;
-            return v;
+            return store_failure(found.error());
         }
         session = std::move(*found);
     }
