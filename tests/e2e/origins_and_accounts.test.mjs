@@ -11,16 +11,15 @@
 // $TMPDIR/parley-e2e-screenshots).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { HOST, ParleyProcess, binary } from './parley_process.mjs';
+
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..');
 
 if (!fs.existsSync(path.join(here, 'node_modules', 'playwright-core', 'package.json'))) {
   throw new Error(
@@ -30,101 +29,13 @@ if (!fs.existsSync(path.join(here, 'node_modules', 'playwright-core', 'package.j
 }
 const { chromium } = await import('playwright-core');
 
-const HOST = '127.0.0.1';
-const binary = process.env.PARLEY_BINARY || path.join(repoRoot, 'build', 'release', 'parley');
 const chromiumPath = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
 const artifacts = process.env.PARLEY_E2E_ARTIFACTS || path.join(os.tmpdir(), 'parley-e2e-screenshots');
 
-const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 15_000;
 const WAIT_MS = 15_000; // any single wait in a page or for the server
 const PASSWORD = 'correct horse battery staple';
 
 // ---- the server -------------------------------------------------------------------------------
-
-class Server {
-  constructor(args) {
-    this.args = args;
-    this.log = '';
-    this.exit = null; // {code, signal} once exited
-    this.events = new EventEmitter();
-  }
-
-  get base() {
-    return `http://${HOST}:${this.port}`;
-  }
-
-  get wsUrl() {
-    return `ws://${HOST}:${this.port}/`;
-  }
-
-  async start() {
-    assert.ok(fs.existsSync(binary), `parley binary not found: ${binary} (build it, or set PARLEY_BINARY)`);
-    this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-origins-'));
-    const args = ['serve', '--listen', `${HOST}:0`, '--threads', '2', '--data-dir', this.dataDir, ...this.args];
-    const env = { ...process.env };
-    delete env.PARLEY_CONFIG; // only the flags given here count
-    this.proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    const onData = (chunk) => {
-      this.log += chunk.toString();
-      this.events.emit('log');
-    };
-    // The log is meant for stderr; read stdout too so the port is found either way.
-    this.proc.stdout.on('data', onData);
-    this.proc.stderr.on('data', onData);
-    this.exited = new Promise((resolve) => {
-      this.proc.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        this.events.emit('log');
-        resolve(this.exit);
-      });
-    });
-    this.proc.once('error', (err) => {
-      this.log += `\nspawn error: ${err.message}\n`;
-      this.events.emit('log');
-    });
-    this.port = await this.waitForLog(/listening on \S+:(\d+)/, "a 'listening on' line", START_TIMEOUT_MS)
-      .then((m) => Number(m[1]));
-    assert.ok(this.port > 0 && this.port !== 2346, `parley listens on port ${this.port}`);
-  }
-
-  // Resolves with the match once the log matches `re`; rejects (with the log) on timeout or exit.
-  waitForLog(re, what, timeoutMs = WAIT_MS) {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`no ${what} in parley's log within ${timeoutMs} ms`)),
-        timeoutMs);
-      const check = () => {
-        const m = re.exec(this.log);
-        if (m) done(null, m);
-        else if (this.exit) done(new Error(`parley exited (${JSON.stringify(this.exit)}) before ${what}`));
-      };
-      const done = (err, value) => {
-        clearTimeout(timer);
-        this.events.off('log', check);
-        if (err) reject(new Error(`${err.message}\n--- parley log ---\n${this.log}`));
-        else resolve(value);
-      };
-      this.events.on('log', check);
-      check();
-    });
-  }
-
-  // SIGTERM and a bounded wait, then SIGKILL; removes the data directory.
-  async stop() {
-    if (this.proc && !this.exit) {
-      this.proc.kill('SIGTERM');
-      let timer;
-      await Promise.race([this.exited, new Promise((r) => { timer = setTimeout(r, STOP_TIMEOUT_MS); })]);
-      clearTimeout(timer);
-      if (!this.exit) {
-        this.proc.kill('SIGKILL');
-        await Promise.race([this.exited, new Promise((r) => setTimeout(r, 5_000).unref())]);
-      }
-    }
-    if (this.dataDir) fs.rmSync(this.dataDir, { recursive: true, force: true });
-    this.dataDir = undefined;
-  }
-}
 
 // An HTTP API call from node (no Origin header: not a browser, so always accepted).
 async function api(server, route, body, headers = {}) {
@@ -284,7 +195,7 @@ describe('origins and accounts in Chromium, against parley on free ports', () =>
           return page;
         },
         async server(...args) {
-          const s = new Server(args);
+          const s = new ParleyProcess({ args });
           env.cleanups.push(() => s.stop());
           await s.start();
           return s;

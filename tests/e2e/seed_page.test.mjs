@@ -9,13 +9,14 @@
 // PARLEY_E2E_ARTIFACTS (where screenshots go; default $TMPDIR/parley-e2e-screenshots).
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+import { HOST, ParleyProcess, binary } from './parley_process.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -29,15 +30,11 @@ if (!fs.existsSync(path.join(here, 'node_modules', 'playwright-core', 'package.j
 const { chromium } = await import('playwright-core');
 
 const PORT = 2346; // hard-coded in the seed page: ws://127.0.0.1:2346
-const HOST = '127.0.0.1';
 const BASE = `http://${HOST}:${PORT}`;
-const binary = process.env.PARLEY_BINARY || path.join(repoRoot, 'build', 'release', 'parley');
 const seedPage =
   process.env.PARLEY_SEED_PAGE || path.resolve(repoRoot, '..', 'shared', 'seed', 'seed-client.html');
 const chromiumPath = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
 
-const START_TIMEOUT_MS = 10_000;
-const STOP_TIMEOUT_MS = 15_000;
 const WAIT_MS = 15_000; // any single wait in a page
 
 // ---- the server -------------------------------------------------------------------------------
@@ -58,89 +55,6 @@ function assertPortFree(port) {
     });
     probe.listen({ port, host: HOST, exclusive: true }, () => probe.close(resolve));
   });
-}
-
-class Server {
-  constructor() {
-    this.log = '';
-    this.exit = null; // {code, signal} once exited
-    this.events = new EventEmitter();
-  }
-
-  async start() {
-    fs.accessSync(binary, fs.constants.X_OK);
-    this.dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'parley-e2e-data-'));
-    const args = ['serve', '--listen', `${HOST}:${PORT}`, '--threads', '2', '--auth', 'open', '--max-connections-per-ip', '0',
-      '--data-dir', this.dataDir];
-    this.proc = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const onData = (chunk) => {
-      this.log += chunk.toString();
-      this.events.emit('log');
-    };
-    // The log is meant for stderr; read stdout too so the port is found either way.
-    this.proc.stdout.on('data', onData);
-    this.proc.stderr.on('data', onData);
-    this.exited = new Promise((resolve) => {
-      this.proc.once('exit', (code, signal) => {
-        this.exit = { code, signal };
-        this.events.emit('log');
-        resolve(this.exit);
-      });
-    });
-    this.proc.once('error', (err) => {
-      this.log += `\nspawn error: ${err.message}\n`;
-      this.events.emit('log');
-    });
-
-    const port = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`no 'listening on' line within ${START_TIMEOUT_MS} ms`)),
-        START_TIMEOUT_MS);
-      const check = () => {
-        const m = /listening on \S+:(\d+)/.exec(this.log);
-        if (m) done(null, Number(m[1]));
-        else if (this.exit) done(new Error(`parley exited early (${JSON.stringify(this.exit)})`));
-      };
-      const done = (err, value) => {
-        clearTimeout(timer);
-        this.events.off('log', check);
-        if (err) reject(new Error(`${err.message}\n--- parley log ---\n${this.log}`));
-        else resolve(value);
-      };
-      this.events.on('log', check);
-      check();
-    });
-    assert.equal(port, PORT, `parley listens on ${port}, not on ${PORT}`);
-  }
-
-  // SIGTERM and a bounded wait; returns {code, signal}. Kills it if it does not exit in time.
-  async stop() {
-    if (!this.proc) return null;
-    if (!this.exit) {
-      this.proc.kill('SIGTERM');
-      const timedOut = Symbol('timeout');
-      let timer;
-      const result = await Promise.race([
-        this.exited,
-        new Promise((resolve) => { timer = setTimeout(() => resolve(timedOut), STOP_TIMEOUT_MS); }),
-      ]);
-      clearTimeout(timer);
-      if (result === timedOut) {
-        this.kill();
-        throw new Error(`parley did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM\n${this.log}`);
-      }
-    }
-    this.cleanup();
-    return this.exit;
-  }
-
-  kill() {
-    if (this.proc && !this.exit) this.proc.kill('SIGKILL');
-  }
-
-  cleanup() {
-    if (this.dataDir) fs.rmSync(this.dataDir, { recursive: true, force: true });
-    this.dataDir = undefined;
-  }
 }
 
 // ---- a page and its WebSocket traffic ---------------------------------------------------------
@@ -252,8 +166,12 @@ describe('the seed page, unmodified, against parley on port 2346', () => {
     artifacts = process.env.PARLEY_E2E_ARTIFACTS || path.join(os.tmpdir(), 'parley-e2e-screenshots');
     fs.mkdirSync(artifacts, { recursive: true });
 
-    server = new Server();
+    server = new ParleyProcess({
+      listen: `${HOST}:${PORT}`,
+      args: ['--auth', 'open', '--max-connections-per-ip', '0'],
+    });
     await server.start();
+    assert.equal(server.port, PORT, `parley listens on ${server.port}, not on ${PORT}`);
     browser = await chromium.launch({
       executablePath: chromiumPath,
       headless: true,
