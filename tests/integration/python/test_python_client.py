@@ -196,11 +196,9 @@ class ParleyTestCase(unittest.IsolatedAsyncioTestCase):
         if ts is not None:
             self.assertEqual(msg["ts"], ts, msg)
 
-
-class SeedProtocolTest(ParleyTestCase):
-    async def test_seed_round_trip_both_ways(self):
-        """The seed page's frames, exactly: login, then chat without an id, in both directions."""
-        await self.start_server()
+    async def assert_seed_chat_both_ways(self, reply_text):
+        """alice (on /) and bob (on /ws) log in and chat as the seed page does — no ids — one
+        message each way: each arrives once with its sender, and each sender gets its ack."""
         alice = await self.login("alice", path="/")
         bob = await self.login("bob", path="/ws")
 
@@ -209,14 +207,20 @@ class SeedProtocolTest(ParleyTestCase):
         self.assert_chat(got, "alice", "bob", "hello bob")
         self.assert_ack(await self.recv_json(alice), None, got["msg_id"], got["ts"])
 
-        text = "héllo alice 👋 \"quoted\" <b>&amp;</b>\n"
-        await bob.send(json.dumps({"type": "chat", "to_user_id": "alice", "message": text}))
+        await bob.send(json.dumps({"type": "chat", "to_user_id": "alice", "message": reply_text}))
         got = await self.recv_json(alice)
-        self.assert_chat(got, "bob", "alice", text)
+        self.assert_chat(got, "bob", "alice", reply_text)
         self.assert_ack(await self.recv_json(bob), None, got["msg_id"], got["ts"])
 
         await self.assert_quiet(alice)
         await self.assert_quiet(bob)
+
+
+class SeedProtocolTest(ParleyTestCase):
+    async def test_seed_round_trip_both_ways(self):
+        """The seed page's frames, exactly: login, then chat without an id, in both directions."""
+        await self.start_server()
+        await self.assert_seed_chat_both_ways("héllo alice 👋 \"quoted\" <b>&amp;</b>\n")
 
     async def test_numeric_user_ids_as_php_clients_send_them(self):
         """The decoder takes unquoted non-negative integers as user ids (their decimal digits)."""

@@ -191,22 +191,7 @@ class HttpsTest(TlsTestCase):
 class WssChatTest(TlsTestCase):
     async def test_login_and_chat_both_ways(self):
         await self.start_server()
-        alice = await self.login("alice", path="/")
-        bob = await self.login("bob", path="/ws")
-
-        await alice.send(json.dumps({"type": "chat", "to_user_id": "bob", "message": "hello bob"}))
-        got = await self.recv_json(bob)
-        self.assert_chat(got, "alice", "bob", "hello bob")
-        self.assert_ack(await self.recv_json(alice), None, got["msg_id"], got["ts"])
-
-        text = "héllo alice 👋 over TLS"
-        await bob.send(json.dumps({"type": "chat", "to_user_id": "alice", "message": text}))
-        got = await self.recv_json(alice)
-        self.assert_chat(got, "bob", "alice", text)
-        self.assert_ack(await self.recv_json(bob), None, got["msg_id"], got["ts"])
-
-        await self.assert_quiet(alice)
-        await self.assert_quiet(bob)
+        await self.assert_seed_chat_both_ways("héllo alice 👋 over TLS")
 
     async def test_large_message_round_trips(self):
         # 200 KB of text: about 13 TLS records each way.
