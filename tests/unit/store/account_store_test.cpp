@@ -1,5 +1,6 @@
 #include "store/account_store.hpp"
 
+#include "raw_file.hpp"
 #include "store/sqlite_account_schema.hpp"
 #include "store/sqlite_account_store.hpp"
 #include "temp_dir.hpp"
@@ -34,35 +35,9 @@ constexpr std::int64_t hour = std::int64_t{3600} * 1000;
 const std::string alice_hash = "$argon2id$v=19$m=65536,t=3,p=4$YWxpY2U$aGFzaA";
 const std::string bob_hash = "$argon2id$v=19$m=65536,t=3,p=4$Ym9i$aGFzaA";
 
-std::string read_bytes(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& file, const std::string& bytes) {
-    std::ofstream out(file, std::ios::binary);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-// Runs SQL on a database file directly, as another program would, and returns the first column of
-// the last row.
-std::string raw_sql(const fs::path& file, const std::string& sql) {
-    sqlite3* db = nullptr;
-    std::string last;
-    if (sqlite3_open(file.c_str(), &db) == SQLITE_OK) {
-        auto collect = [](void* out, int, char** values, char**) {
-            *static_cast<std::string*>(out) = values[0] == nullptr ? "" : values[0];
-            return 0;
-        };
-        char* error = nullptr;
-        if (sqlite3_exec(db, sql.c_str(), collect, &last, &error) != SQLITE_OK) {
-            ADD_FAILURE() << sql << ": " << (error ? error : "?");
-            sqlite3_free(error);
-        }
-    }
-    sqlite3_close(db);
-    return last;
-}
+using testing::raw_sql;
+using testing::read_bytes;
+using testing::write_bytes;
 
 // The message open_sqlite_account_store() throws, or "" if it opened.
 std::string open_error(const fs::path& file) {

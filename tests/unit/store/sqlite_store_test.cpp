@@ -1,5 +1,6 @@
 #include "store/sqlite_store.hpp"
 
+#include "raw_file.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
@@ -53,39 +54,9 @@ std::string open_error(const fs::path& dir) {
     return "";
 }
 
-std::string read_bytes(const fs::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_bytes(const fs::path& file, const std::string& bytes, std::streamoff offset = 0) {
-    std::fstream out(file, std::ios::binary | std::ios::in | std::ios::out);
-    if (!out) {
-        out.open(file, std::ios::binary | std::ios::out);
-    }
-    out.seekp(offset);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-// Runs SQL on a database file directly, as another program would, and returns the first column
-// of the last row.
-std::string raw_sql(const fs::path& file, const std::string& sql) {
-    sqlite3* db = nullptr;
-    std::string last;
-    if (sqlite3_open(file.c_str(), &db) == SQLITE_OK) {
-        auto collect = [](void* out, int, char** values, char**) {
-            *static_cast<std::string*>(out) = values[0] == nullptr ? "" : values[0];
-            return 0;
-        };
-        char* error = nullptr;
-        if (sqlite3_exec(db, sql.c_str(), collect, &last, &error) != SQLITE_OK) {
-            ADD_FAILURE() << sql << ": " << (error ? error : "?");
-            sqlite3_free(error);
-        }
-    }
-    sqlite3_close(db);
-    return last;
-}
+using testing::raw_sql;
+using testing::read_bytes;
+using testing::write_bytes;
 
 std::set<std::uint64_t> all_msg_ids(MessageStore& store, const std::vector<std::string>& users) {
     std::set<std::uint64_t> ids;
