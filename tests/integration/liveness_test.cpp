@@ -107,8 +107,8 @@ TEST(Liveness, SlowReaderIsClosedWhileOthersKeepChatting) {
     ::setenv("ASAN_OPTIONS", "quarantine_size_mb=2:thread_local_quarantine_size_kb=64", 1);
     // A small SQLite cache: the messages for the disconnected reader are stored, and SQLite's
     // page cache filling up to its 64 MiB default would hide what this test measures.
-    ParleyProcess server({"--threads", "2", "--max-send-queue-bytes", "64KiB", "--max-frames-per-second", "0", "--max-bytes-per-second", "0",
-                          "--sqlite-cache-bytes", "1MiB"});
+    ParleyProcess server({"--threads", "2", "--max-send-queue-bytes", "64KiB", "--max-frames-per-second", "0",
+                          "--max-bytes-per-second", "0", "--sqlite-cache-bytes", "1MiB"});
     // A reader that never reads, with the smallest receive buffer the kernel allows.
     TestClient slow(server.port());
     const int small = 4096;

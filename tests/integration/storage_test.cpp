@@ -108,7 +108,8 @@ TEST(Storage, SigkillUnderLoadLosesNoAckedMessage) {
     TempDir dir;
     std::set<std::int64_t> acked;
     {
-        ParleyProcess server({"--threads", "2", "--max-frames-per-second", "0", "--max-bytes-per-second", "0"}, dir.path);
+        ParleyProcess server(
+            {"--threads", "2", "--max-frames-per-second", "0", "--max-bytes-per-second", "0"}, dir.path);
         TestClient alice(server.port());
         alice.login("alice");
         std::atomic<bool> stop{false};

@@ -2,8 +2,8 @@
 // costs a line of data. Each line is {"send": <frame as a JSON string>, "expect": {...}} with an
 // optional "note" for people. `expect` is {"ok": <kind>, <field>: <value>...} with <kind> one of
 // login, chat, ping, history, conversations, receipt, where the optional fields are checked against
-// the decoded message: strings user_id, password, token, to_user_id, message, id (the id_json text, "" for none),
-// peer, status ("delivered"/"read"), and integers since, before, limit, up_to. An error case is
+// the decoded message: strings user_id, password, token, to_user_id, message, id (the id_json text, "" for
+// none), peer, status ("delivered"/"read"), and integers since, before, limit, up_to. An error case is
 // {"error": <wire code>, "ref": <ref_json>} with `ref` optional. Unknown keys, and fields the
 // decoded kind does not have, fail the case, so a typo cannot make a case vacuous.
 #include "protocol/decoder.hpp"
@@ -96,8 +96,8 @@ std::string parse_case(simdjson::dom::parser& parser, const std::string& line, D
             c.error = text;
         } else if (key == "ref") {
             c.ref = std::string(text);
-        } else if (key == "user_id" || key == "password" || key == "token" || key == "to_user_id" || key == "message" || key == "id" ||
-                   key == "peer" || key == "status") {
+        } else if (key == "user_id" || key == "password" || key == "token" || key == "to_user_id" ||
+                   key == "message" || key == "id" || key == "peer" || key == "status") {
             c.fields.emplace(std::string(key), std::string(text));
         } else {
             return "unknown key in expect: " + std::string(key);
