@@ -723,7 +723,7 @@ void Connection::read_tls() {
             if (phase_ == phase::closed) {
                 return;
             }
-            if (!chat_.may_read(shard_.router().max_inflight_bytes())) {
+            if (input_paused()) {
                 // Records left in OpenSSL or the socket wait for resume_reading(), as on plain TCP.
                 chat_.reading_paused = true;
                 return;

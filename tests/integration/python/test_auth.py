@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -226,6 +227,32 @@ class PasswordModeTest(AuthTestCase):
 
         # None of the refused attempts created "bob": he can still register.
         await self.register("bob")
+
+    async def test_pipelined_api_requests_are_answered_in_order(self):
+        """Two API requests in one write on a keep-alive connection (register, then log in): the
+        server reads nothing past the first while the auth thread works on it, then answers both,
+        in order, on the same connection."""
+        await self.start_server("--auth", "password", *NO_THROTTLE)
+
+        def exchange():
+            body = json.dumps({"user_id": "erin", "password": PASSWORD}).encode()
+            request = lambda path: (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                                    ).encode() + body
+            with socket.create_connection(("127.0.0.1", self.server.port), timeout=RECV_TIMEOUT_S) as s:
+                s.sendall(request("/api/register") + request("/api/login"))
+                data = b""
+                while data.count(b"HTTP/1.1 ") < 2 or not data.rstrip().endswith(b"}"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data.decode()
+
+        data = await asyncio.to_thread(exchange)
+        first, second = data.index("HTTP/1.1 201"), data.index("HTTP/1.1 200")
+        self.assertLess(first, second, data)
+        self.assertEqual(data.count('"user_id":"erin"'), 2, data)
 
     async def test_registration_closed(self):
         """--registration closed: /api/register is 403 and creates nothing."""
