@@ -329,6 +329,10 @@ void Connection::respond_http(const HttpRequest& request) {
     if (path == "/healthz") {
         return reply(200, "text/plain; charset=utf-8", "ok\n");
     }
+    if (path == "/favicon.ico") {
+        // Browsers ask on every visit; "nothing here" without a 404 in the page's console.
+        return reply(204, "image/x-icon", {}, "Cache-Control: max-age=86400\r\n");
+    }
     if (const StaticFile* file = find_static_file(path)) {
         return reply(200, file->content_type, file->body);
     }

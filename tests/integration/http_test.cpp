@@ -32,6 +32,13 @@ TEST_F(Http, HealthzAnswersOk) {
     EXPECT_EQ(r.substr(r.size() - 3), "ok\n");
 }
 
+TEST_F(Http, FaviconIsNoContentNotAnError) {
+    const std::string r =
+        request(server.port(), "GET /favicon.ico HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(r.rfind("HTTP/1.1 204 No Content\r\n", 0), 0u) << r;
+    EXPECT_NE(r.find("Content-Length: 0\r\n"), std::string::npos) << r;
+}
+
 TEST_F(Http, KeepAliveServesSeveralRequests) {
     TestClient c = TestClient::raw(server.port());
     c.send_bytes("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
