@@ -18,7 +18,7 @@ std::int64_t wall_ms() {
 }
 
 // Queued logins beyond this are refused at once: under a flood of password guesses the queue
-// (each entry ~50 ms of Argon2id) must not grow into minutes of latency for honest users.
+// (each entry ~30 ms of Argon2id) must not grow into minutes of latency for honest users.
 constexpr std::size_t max_queued_jobs = 1024;
 
 } // namespace
