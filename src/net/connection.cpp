@@ -368,8 +368,8 @@ void Connection::finish_api_request(int status, const std::string& body, const s
     if (phase_ != phase::http) {
         return; // closed meanwhile
     }
-    // Credentials and tokens must not linger in caches; no CORS headers: cross-site pages get
-    // nothing from this API.
+    // Credentials and tokens must not linger in caches. CORS headers come only in `headers`, and
+    // only for an origin the operator listed (respond_http).
     queue_raw(http_response(status, "application/json", body, keep_alive, false,
                             headers + "Cache-Control: no-store\r\n"));
     request_started_ = clock::now();
