@@ -257,31 +257,42 @@ chat::LoginVerdict Authenticator::check_password(std::string_view raw_name, std:
     return accepted(name.name);
 }
 
+boost::system::result<std::optional<Authenticator::LiveSession>>
+Authenticator::live_session(std::string_view token, std::int64_t now_ms) {
+    if (!looks_like_session_token(token)) {
+        return std::optional<LiveSession>{};
+    }
+    std::string hash = hash_session_token(token);
+    auto found = accounts_->find_session(hash, now_ms);
+    if (!found) {
+        return found.error();
+    }
+    if (!*found) {
+        return std::optional<LiveSession>{};
+    }
+    return std::optional<LiveSession>{LiveSession{std::move(**found), std::move(hash)}};
+}
+
 chat::LoginVerdict Authenticator::check_session_token(std::string_view token, std::string_view claimed_user,
                                                       std::string_view peer, std::int64_t now_ms,
                                                       time_point now) {
     if (auto wait = refusal_while_throttled(peer, {}, now)) {
         return std::move(*wait);
     }
-    std::optional<store::SessionInfo> session;
-    std::string hash;
-    if (looks_like_session_token(token)) {
-        hash = hash_session_token(token);
-        auto found = accounts_->find_session(hash, now_ms);
-        if (!found) {
-            return store_failure(found.error());
-        }
-        session = std::move(*found);
+    auto found = live_session(token, now_ms);
+    if (!found) {
+        return store_failure(found.error());
     }
+    const std::optional<LiveSession>& session = *found;
     // A user_id beside the token must name the token's user (case-folded like account names).
     const NameCheck claimed = normalize_user_name(claimed_user);
-    if (!session || (!claimed_user.empty() && (!claimed.ok() || claimed.name != session->name))) {
+    if (!session || (!claimed_user.empty() && (!claimed.ok() || claimed.name != session->info.name))) {
         spdlog::info("token login from {} refused: {}", peer,
                      !session ? "unknown, expired or revoked token" : "user_id is not the token's user");
         record_failure(peer, {}, now);
         return refused();
     }
-    return accepted(session->name, token_tag(hash));
+    return accepted(session->info.name, token_tag(session->hash));
 }
 
 chat::LoginVerdict Authenticator::check_jwt(std::string_view token, std::string_view claimed_user,
@@ -421,36 +432,31 @@ Authenticator::ApiOutcome Authenticator::api_logout(const ApiRequest& request, s
         return {error_reply(400, "bad_request", problem), {}};
     }
     const std::string token = !request.bearer_token.empty() ? request.bearer_token : body.token.value_or("");
-    std::optional<store::SessionInfo> session;
-    std::string hash;
-    if (looks_like_session_token(token)) {
-        hash = hash_session_token(token);
-        auto found = accounts_->find_session(hash, now_ms);
-        if (!found) {
-            return {error_reply(503, "server_busy", "the server could not read the session; try again"), {}};
-        }
-        session = std::move(*found);
+    auto found = live_session(token, now_ms);
+    if (!found) {
+        return {error_reply(503, "server_busy", "the server could not read the session; try again"), {}};
     }
+    const std::optional<LiveSession>& session = *found;
     if (!session) {
         return {error_reply(401, "auth_failed", "unknown, expired or revoked token"), {}};
     }
     ApiOutcome outcome;
     if (body.everywhere) {
-        auto revoked = accounts_->revoke_all_sessions(session->account_id);
+        auto revoked = accounts_->revoke_all_sessions(session->info.account_id);
         if (!revoked) {
             return {error_reply(503, "server_busy", "the server could not revoke the sessions; try again"),
                     {}};
         }
         outcome.reply = ApiReply{200, R"({"revoked":)" + std::to_string(*revoked) + "}", {}};
-        outcome.revoked.push_back(Revocation{session->name, 0, "logged out everywhere"});
-        spdlog::info("'{}' logged out everywhere ({} sessions)", session->name, *revoked);
+        outcome.revoked.push_back(Revocation{session->info.name, 0, "logged out everywhere"});
+        spdlog::info("'{}' logged out everywhere ({} sessions)", session->info.name, *revoked);
     } else {
-        if (auto revoked = accounts_->revoke_session(hash); !revoked) {
+        if (auto revoked = accounts_->revoke_session(session->hash); !revoked) {
             return {error_reply(503, "server_busy", "the server could not revoke the session; try again"),
                     {}};
         }
         outcome.reply = ApiReply{200, R"({"revoked":1})", {}};
-        outcome.revoked.push_back(Revocation{session->name, token_tag(hash), "logged out"});
+        outcome.revoked.push_back(Revocation{session->info.name, token_tag(session->hash), "logged out"});
     }
     return outcome;
 }

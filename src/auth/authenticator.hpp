@@ -8,6 +8,9 @@
 #include "auth/login_throttle.hpp"
 #include "auth/password_hash.hpp"
 #include "chat/login_verifier.hpp"
+#include "store/account_store.hpp"
+
+#include <boost/system/result.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -15,10 +18,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-namespace parley::store {
-class AccountStore;
-}
 
 namespace parley::auth {
 
@@ -75,6 +74,14 @@ private:
     // Checks a user name and password, with throttling; on success `user` is the account name.
     chat::LoginVerdict check_password(std::string_view raw_name, std::string_view password,
                                       std::string_view peer, time_point now);
+    // The session a token stands for, with the token's hash; nullopt for a string that is not a
+    // session token, or one unknown, expired, revoked or of a disabled account.
+    struct LiveSession {
+        store::SessionInfo info;
+        std::string hash;
+    };
+    boost::system::result<std::optional<LiveSession>> live_session(std::string_view token,
+                                                                   std::int64_t now_ms);
     chat::LoginVerdict check_session_token(std::string_view token, std::string_view claimed_user,
                                            std::string_view peer, std::int64_t now_ms, time_point now);
     chat::LoginVerdict check_jwt(std::string_view token, std::string_view claimed_user, std::string_view peer,
