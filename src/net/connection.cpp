@@ -23,7 +23,6 @@
 #include <sys/uio.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -345,13 +344,7 @@ void Connection::start_api_request(const HttpRequest& request, std::string cors_
     api_request.path = std::string(request.path());
     api_request.content_type = request.content_type;
     api_request.body = request.body;
-    constexpr std::string_view bearer = "Bearer ";
-    if (request.authorization.size() > bearer.size() &&
-        std::equal(bearer.begin(), bearer.end(), request.authorization.begin(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        })) {
-        api_request.bearer_token = request.authorization.substr(bearer.size());
-    }
+    api_request.bearer_token = request.bearer_token;
     api_request.peer_address = peer_address_;
     api_pending_ = true;
     shard_.api()->handle(shard_.index(), std::move(api_request),

@@ -1,26 +1,20 @@
 // HTTP request parsing with Beast's parser (RFC 9112), kept behind parse_http_request().
 #include "net/http_request.hpp"
 
+#include "net/ascii.hpp"
+
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace parley::net {
 
 namespace http = boost::beast::http;
 
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 // True if a comma-separated header value lists `token` (case-insensitive), e.g. Connection:
 // "keep-alive, Upgrade" lists "upgrade".
@@ -98,7 +92,12 @@ HttpParseResult parse_http_request(std::string_view bytes, const HttpLimits& lim
     r.origin = std::string(msg[http::field::origin]);
     r.host = std::string(msg[http::field::host]);
     r.content_type = std::string(msg[http::field::content_type]);
-    r.authorization = std::string(msg[http::field::authorization]);
+    // RFC 6750 §2.1: `Authorization: Bearer <token>`, the scheme case-insensitive.
+    constexpr std::string_view bearer = "Bearer ";
+    const std::string_view authorization = msg[http::field::authorization];
+    if (authorization.size() > bearer.size() && iequals(authorization.substr(0, bearer.size()), bearer)) {
+        r.bearer_token = std::string(authorization.substr(bearer.size()));
+    }
     r.body = msg.body();
     result.status = http_parse_status::complete;
     result.consumed = used;

@@ -20,7 +20,7 @@ struct HttpRequest {
     std::string origin;
     std::string host;
     std::string content_type;
-    std::string authorization;
+    std::string bearer_token; // from `Authorization: Bearer …`, empty if none
     std::string body;
 
     // The target's path, without the query string.

@@ -1,21 +1,11 @@
 // Origin checks: scheme and host compared without regard to case (RFC 6454 §4 lower-cases them).
 #include "net/origin_policy.hpp"
 
+#include "net/ascii.hpp"
+
 #include <algorithm>
-#include <cctype>
 
 namespace parley::net {
-
-namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) ==
-                      std::tolower(static_cast<unsigned char>(y));
-           });
-}
-
-} // namespace
 
 bool origin_allowed(const OriginPolicy& policy, std::string_view origin, std::string_view host, bool tls) {
     if (origin.empty()) {

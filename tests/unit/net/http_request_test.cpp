@@ -37,6 +37,18 @@ TEST(HttpRequest, BodyIsReadByContentLength) {
     EXPECT_EQ(r.request.method, "POST");
 }
 
+TEST(HttpRequest, BearerTokenIsTakenFromAuthorizationWhateverTheSchemesCase) {
+    const auto bearer = [](std::string_view header) {
+        const std::string req = "POST /api/logout HTTP/1.1\r\nHost: x\r\n" + std::string(header) + "\r\n\r\n";
+        return parse_http_request(req, {}).request.bearer_token;
+    };
+    EXPECT_EQ(bearer("Authorization: Bearer pt_abc"), "pt_abc");
+    EXPECT_EQ(bearer("Authorization: bearer pt_abc"), "pt_abc") << "RFC 7235: the scheme is case-insensitive";
+    EXPECT_EQ(bearer("Authorization: Basic YWxpY2U6cHc="), "") << "another scheme is not a token";
+    EXPECT_EQ(bearer("Authorization: Bearer "), "") << "no token";
+    EXPECT_EQ(bearer("X-Other: 1"), "");
+}
+
 TEST(HttpRequest, LimitsGiveTheRightStatus) {
     HttpLimits limits;
     limits.max_header_bytes = 64;
