@@ -46,6 +46,11 @@ void AuthWorker::stop() {
     }
 }
 
+bool AuthWorker::queue_full() {
+    std::lock_guard lock(mutex_);
+    return jobs_.size() >= max_queued_jobs;
+}
+
 void AuthWorker::submit(std::function<void()> job) {
     {
         std::lock_guard lock(mutex_);
@@ -59,12 +64,7 @@ void AuthWorker::submit(std::function<void()> job) {
 
 void AuthWorker::verify(unsigned shard, chat::LoginCredentials credentials,
                         std::function<void(chat::LoginVerdict)> done) {
-    bool full = false;
-    {
-        std::lock_guard lock(mutex_);
-        full = jobs_.size() >= max_queued_jobs;
-    }
-    if (full) {
+    if (queue_full()) {
         chat::LoginVerdict busy;
         busy.code = protocol::errc::server_busy;
         busy.message = "too many logins are being checked; try again in a moment";
@@ -82,12 +82,7 @@ void AuthWorker::verify(unsigned shard, chat::LoginCredentials credentials,
 }
 
 void AuthWorker::handle(unsigned shard, ApiRequest request, std::function<void(ApiReply)> done) {
-    bool full = false;
-    {
-        std::lock_guard lock(mutex_);
-        full = jobs_.size() >= max_queued_jobs;
-    }
-    if (full) {
+    if (queue_full()) {
         links_.post_to_shard(shard, [done = std::move(done)] {
             done(ApiReply{503, R"({"error":"server_busy","message":"try again in a moment"})",
                           "Retry-After: 1\r\n"});

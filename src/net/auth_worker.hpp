@@ -47,6 +47,8 @@ public:
     void handle(unsigned shard, ApiRequest request, std::function<void(ApiReply)> done) override;
 
 private:
+    // Past max_queued_jobs a request is answered at once with server_busy instead of waiting.
+    bool queue_full();
     void submit(std::function<void()> job);
     void run();
 
