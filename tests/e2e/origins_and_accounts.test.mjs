@@ -15,21 +15,13 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 
+import { launchChromium } from './chromium.mjs';
 import { HOST, ParleyProcess, binary } from './parley_process.mjs';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 
-if (!fs.existsSync(path.join(here, 'node_modules', 'playwright-core', 'package.json'))) {
-  throw new Error(
-    `playwright-core is missing: ${path.join(here, 'node_modules')} does not have it. ` +
-      'Run `npm ci` in tests/e2e first (the project test script does this before ctest).',
-  );
-}
-const { chromium } = await import('playwright-core');
 
-const chromiumPath = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
 const artifacts = process.env.PARLEY_E2E_ARTIFACTS || path.join(os.tmpdir(), 'parley-e2e-screenshots');
 
 const WAIT_MS = 15_000; // any single wait in a page or for the server
@@ -149,16 +141,7 @@ describe('origins and accounts in Chromium, against parley on free ports', () =>
   let browser;
   let launching;
   const launched = () => (launching ??= (async () => {
-    assert.ok(fs.existsSync(chromiumPath), `Chromium not found at ${chromiumPath} (apt-get install chromium)`);
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      timeout: 30_000,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     return browser;
   })());
 

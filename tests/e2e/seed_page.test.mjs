@@ -16,24 +16,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
+import { chromiumPath, launchChromium } from './chromium.mjs';
 import { HOST, ParleyProcess, binary } from './parley_process.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 
-if (!fs.existsSync(path.join(here, 'node_modules', 'playwright-core', 'package.json'))) {
-  throw new Error(
-    `playwright-core is missing: ${path.join(here, 'node_modules')} does not have it. ` +
-      'Run `npm ci` in tests/e2e first (the project test script does this before ctest).',
-  );
-}
-const { chromium } = await import('playwright-core');
 
 const PORT = 2346; // hard-coded in the seed page: ws://127.0.0.1:2346
 const BASE = `http://${HOST}:${PORT}`;
 const seedPage =
   process.env.PARLEY_SEED_PAGE || path.resolve(repoRoot, '..', 'shared', 'seed', 'seed-client.html');
-const chromiumPath = process.env.PARLEY_CHROMIUM || '/usr/bin/chromium';
 
 const WAIT_MS = 15_000; // any single wait in a page
 
@@ -172,15 +165,7 @@ describe('the seed page, unmodified, against parley on port 2346', () => {
     });
     await server.start();
     assert.equal(server.port, PORT, `parley listens on ${server.port}, not on ${PORT}`);
-    browser = await chromium.launch({
-      executablePath: chromiumPath,
-      headless: true,
-      timeout: 30_000,
-      args: [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-        '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }
 
   after(async () => {
