@@ -1,6 +1,8 @@
 // The striped user -> shards directory.
 #include "chat/directory.hpp"
 
+#include <algorithm>
+
 namespace parley::chat {
 
 Directory::Stripe& Directory::stripe_for(std::string_view user) const {
@@ -20,17 +22,20 @@ void Directory::add(std::string_view user, unsigned shard) {
     it->second.shards |= ShardMask{1} << shard;
 }
 
-void Directory::remove(std::string_view user, unsigned shard) {
+std::optional<std::uint64_t> Directory::remove(std::string_view user, unsigned shard) {
     Stripe& s = stripe_for(user);
     std::lock_guard lock(s.mutex);
     auto it = s.by_user.find(user);
     if (it == s.by_user.end()) {
-        return;
+        return std::nullopt;
     }
     it->second.shards &= ~(ShardMask{1} << shard);
-    if (it->second.shards == 0) {
-        s.by_user.erase(it);
+    if (it->second.shards != 0) {
+        return std::nullopt;
     }
+    const std::uint64_t pushed = it->second.pushed_seq;
+    s.by_user.erase(it);
+    return pushed;
 }
 
 ShardMask Directory::shards_of(std::string_view user) const {
@@ -38,6 +43,24 @@ ShardMask Directory::shards_of(std::string_view user) const {
     std::lock_guard lock(s.mutex);
     auto it = s.by_user.find(user);
     return it == s.by_user.end() ? 0 : it->second.shards;
+}
+
+ShardMask Directory::reach(std::string_view user, std::uint64_t seq) {
+    Stripe& s = stripe_for(user);
+    std::lock_guard lock(s.mutex);
+    auto it = s.by_user.find(user);
+    if (it == s.by_user.end()) {
+        return 0;
+    }
+    it->second.pushed_seq = std::max(it->second.pushed_seq, seq);
+    return it->second.shards;
+}
+
+std::uint64_t Directory::pushed_seq(std::string_view user) const {
+    Stripe& s = stripe_for(user);
+    std::lock_guard lock(s.mutex);
+    auto it = s.by_user.find(user);
+    return it == s.by_user.end() ? 0 : it->second.pushed_seq;
 }
 
 bool Directory::charge(std::string_view user, std::uint64_t bytes, std::int64_t now_ms,
@@ -49,9 +72,8 @@ bool Directory::charge(std::string_view user, std::uint64_t bytes, std::int64_t 
         return true;
     }
     Entry& e = it->second;
-    if (!e.budget_started) {
+    if (!e.budget.started()) {
         e.budget = SendBudget(limits, now_ms);
-        e.budget_started = true;
     }
     return e.budget.try_take(limits, bytes, now_ms);
 }

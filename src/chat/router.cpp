@@ -276,9 +276,8 @@ void Router::on_closed(SessionState& state, SessionSink& /*session*/) {
         return;
     }
     if (local_.remove(&state)) {
-        directory_.remove(state.user_id, config_.shard);
-        if (directory_.shards_of(state.user_id) == 0) {
-            queue(UserOffline{state.user_id});
+        if (const auto pushed = directory_.remove(state.user_id, config_.shard)) {
+            queue(UserOffline{state.user_id, *pushed});
         }
     }
     state.user_id.clear();

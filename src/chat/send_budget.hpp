@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 
 namespace parley::chat {
 
@@ -20,12 +21,17 @@ struct SendLimits {
 
 class SendBudget {
 public:
-    SendBudget() = default;
+    SendBudget() = default; // not started: holds nothing until assigned a started budget
     SendBudget(const SendLimits& limits, std::int64_t now_ms)
         : messages_(limits.messages_burst), bytes_(limits.bytes_burst), last_ms_(now_ms) {}
 
+    bool started() const { return last_ms_ != not_started; }
+
     // Takes one message of `bytes` if both buckets allow it; takes nothing otherwise.
     bool try_take(const SendLimits& limits, std::uint64_t bytes, std::int64_t now_ms) {
+        if (!started()) {
+            last_ms_ = now_ms; // an empty budget starting now, rather than an overflow below
+        }
         // A wall clock may step back; time then simply stands still.
         const double elapsed_s = static_cast<double>(std::max<std::int64_t>(0, now_ms - last_ms_)) / 1000.0;
         last_ms_ = std::max(last_ms_, now_ms);
@@ -42,9 +48,12 @@ public:
     }
 
 private:
+    // A sentinel rather than a flag: the budget lives in every online user's Directory entry.
+    static constexpr std::int64_t not_started = std::numeric_limits<std::int64_t>::min();
+
     double messages_ = 0;
     double bytes_ = 0;
-    std::int64_t last_ms_ = 0;
+    std::int64_t last_ms_ = not_started;
 };
 
 } // namespace parley::chat

@@ -3,6 +3,7 @@
 
 #include "protocol/encoder.hpp"
 
+#include <algorithm>
 #include <bit>
 
 namespace parley::chat {
@@ -21,7 +22,7 @@ SharedText encode_chat(const store::StoredMessage& m, std::uint64_t seq, bool ou
 
 } // namespace
 
-StorageEngine::StorageEngine(store::MessageStore& store, const Directory& directory, ShardPoster& poster,
+StorageEngine::StorageEngine(store::MessageStore& store, Directory& directory, ShardPoster& poster,
                              const Clock& clock, Options options)
     : store_(store), directory_(directory), poster_(poster), clock_(clock), options_(options),
       outboxes_(max_shards) {}
@@ -80,21 +81,15 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
         const Origin& origin = chat_requests_[i]->origin;
         if (!r.duplicate) {
             ++messages_stored_;
-            if (m.from == m.to) {
-                // A note to oneself reaches every session of the user, the sending one too.
-                if (to_user(m.to, Delivery{Delivery::kind::message, m.to, 0, 0,
-                                           encode_chat(m, m.to_seq, false), m.to_seq})) {
-                    note_pushed(m.to, m.to_seq);
-                }
-            } else {
-                if (to_user(m.to, Delivery{Delivery::kind::message, m.to, 0, 0,
-                                           encode_chat(m, m.to_seq, false), m.to_seq})) {
-                    note_pushed(m.to, m.to_seq);
-                }
-                if (to_user(m.from, Delivery{Delivery::kind::message, m.from, 0, origin.session,
-                                             encode_chat(m, m.from_seq, true), m.from_seq})) {
-                    note_pushed(m.from, m.from_seq);
-                }
+            // A note to oneself reaches every session of the user, the sending one too.
+            to_user(m.to,
+                    Delivery{Delivery::kind::message, m.to, 0, 0, encode_chat(m, m.to_seq, false), m.to_seq},
+                    m.to_seq);
+            if (m.from != m.to) {
+                to_user(m.from,
+                        Delivery{Delivery::kind::message, m.from, 0, origin.session,
+                                 encode_chat(m, m.from_seq, true), m.from_seq},
+                        m.from_seq);
             }
         }
         std::string ack;
@@ -113,15 +108,15 @@ void StorageEngine::sync(const SyncInbox& request) {
     std::uint64_t since = 0;
     if (request.since) {
         since = *request.since;
-    } else if (auto it = pushed_.find(request.user); it != pushed_.end()) {
-        since = it->second;
     } else {
+        // The Directory's mark is newer while the user is online; the store's holds what an
+        // earlier session got, also one whose UserOffline is still queued behind this request.
         auto pushed = store_.pushed_seq(request.user);
         if (!pushed) {
             reply_error(request.origin, "could not read your inbox; log in again", {});
             return;
         }
-        since = *pushed;
+        since = std::max(*pushed, directory_.pushed_seq(request.user));
     }
     auto entries = store_.inbox_since(request.user, since, options_.sync_page);
     if (!entries) {
@@ -139,9 +134,9 @@ void StorageEngine::sync(const SyncInbox& request) {
                                             e.seq});
         last = e.seq;
     }
-    // The session asking is logged in, so the user is online: the mark is kept until UserOffline,
-    // which its shard queues after this request.
-    note_pushed(request.user, last);
+    // The session asking is logged in, so the user is in the Directory, which keeps the mark
+    // until the user goes offline.
+    directory_.reach(request.user, last);
     const bool more = entries->size() == options_.sync_page;
     to_session(request.origin, Delivery{more ? Delivery::kind::sync_more : Delivery::kind::sync_done,
                                         {},
@@ -223,17 +218,13 @@ void StorageEngine::receipts(const std::vector<StorageRequest>& batch) {
 }
 
 void StorageEngine::user_offline(const UserOffline& request) {
-    if (directory_.shards_of(request.user) != 0) {
-        return; // logged in again meanwhile: still online
-    }
-    const auto it = pushed_.find(request.user);
-    if (it == pushed_.end()) {
+    if (request.pushed_seq == 0) {
         return;
     }
-    // Best effort: if this write fails, the next login without `since` repeats some messages
-    // (at least once), never skips one.
-    (void)store_.set_pushed_seq(request.user, it->second);
-    pushed_.erase(it);
+    // Raises only, so a mark that arrives after the user logged in again does no harm. Best
+    // effort: if this write fails, the next login without `since` repeats some messages (at
+    // least once), never skips one.
+    (void)store_.set_pushed_seq(request.user, request.pushed_seq);
 }
 
 std::size_t StorageEngine::prune_step() {
@@ -244,8 +235,8 @@ std::size_t StorageEngine::prune_step() {
     return deleted ? *deleted : 0;
 }
 
-bool StorageEngine::to_user(const std::string& user, Delivery d) {
-    ShardMask shards = directory_.shards_of(user);
+bool StorageEngine::to_user(const std::string& user, Delivery d, std::uint64_t seq) {
+    ShardMask shards = seq == 0 ? directory_.shards_of(user) : directory_.reach(user, seq);
     if (shards == 0) {
         return false;
     }
@@ -271,13 +262,6 @@ void StorageEngine::reply_error(const Origin& origin, std::string_view message, 
     std::string out;
     protocol::encode_error(out, protocol::errc::server_busy, message, ref_json);
     to_session(origin, make_text(std::move(out)));
-}
-
-void StorageEngine::note_pushed(const std::string& user, std::uint64_t seq) {
-    std::uint64_t& pushed = pushed_[user];
-    if (seq > pushed) {
-        pushed = seq;
-    }
 }
 
 void StorageEngine::post_all() {

@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace parley::chat {
@@ -32,8 +31,8 @@ public:
         std::size_t prune_batch = 1000;
     };
 
-    StorageEngine(store::MessageStore& store, const Directory& directory, ShardPoster& poster,
-                  const Clock& clock, Options options);
+    StorageEngine(store::MessageStore& store, Directory& directory, ShardPoster& poster, const Clock& clock,
+                  Options options);
 
     // Handles one batch of requests, then posts one batch of deliveries to each shard involved.
     // Chats are stored first (one transaction) and fanned out before any other request of the
@@ -54,26 +53,23 @@ private:
     void receipts(const std::vector<StorageRequest>& batch);
     void user_offline(const UserOffline& request);
 
-    // Queues `d` for every shard that holds sessions of `user`; false if there are none.
-    bool to_user(const std::string& user, Delivery d);
+    // Queues `d` for every shard that holds sessions of `user`; false if there are none. A
+    // non-zero `seq` is an inbox entry of the user's: the Directory records it as pushed.
+    bool to_user(const std::string& user, Delivery d, std::uint64_t seq = 0);
     void to_session(const Origin& origin, SharedText text);
     void to_session(const Origin& origin, Delivery d);
     void reply_error(const Origin& origin, std::string_view message, std::string_view ref_json);
-    // Records that `seq` reached the sessions of `user`, who must be online (to_user() said so):
-    // the caller already looked the user up, so no second directory lookup on the hot path.
-    void note_pushed(const std::string& user, std::uint64_t seq);
     void post_all();
 
     store::MessageStore& store_;
-    const Directory& directory_;
+    // Also where an online user's pushed seq lives (persisted by UserOffline), so a login
+    // without `since` (the seed page) gets exactly what it missed.
+    Directory& directory_;
     ShardPoster& poster_;
     const Clock& clock_;
     Options options_;
     std::vector<std::vector<Delivery>> outboxes_;
     ShardMask outboxes_pending_ = 0;
-    // For users online now: the highest seq fanned out to them. Persisted when they go offline,
-    // so a client that resumes without `since` (the seed page) gets exactly what it missed.
-    std::unordered_map<std::string, std::uint64_t> pushed_;
     std::vector<store::NewMessage> new_messages_;
     std::vector<const StoreChat*> chat_requests_;
     std::uint64_t messages_stored_ = 0;

@@ -58,6 +58,7 @@ struct RecordReceipt {
 // The user's last session anywhere closed: remember how far the server got pushing to it.
 struct UserOffline {
     std::string user;
+    std::uint64_t pushed_seq = 0; // the Directory's mark when the user left it
 };
 
 using StorageRequest =

@@ -8,7 +8,7 @@
 
 namespace parley::net {
 
-StorageWorker::StorageWorker(std::unique_ptr<store::MessageStore> store, const chat::Directory& directory,
+StorageWorker::StorageWorker(std::unique_ptr<store::MessageStore> store, chat::Directory& directory,
                              chat::ShardPoster& poster, const chat::Clock& clock,
                              chat::StorageEngine::Options options)
     : store_(std::move(store)), engine_(*store_, directory, poster, clock, options) {}

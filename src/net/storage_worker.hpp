@@ -16,7 +16,7 @@ namespace parley::net {
 
 class StorageWorker final : public chat::StorageQueue {
 public:
-    StorageWorker(std::unique_ptr<store::MessageStore> store, const chat::Directory& directory,
+    StorageWorker(std::unique_ptr<store::MessageStore> store, chat::Directory& directory,
                   chat::ShardPoster& poster, const chat::Clock& clock, chat::StorageEngine::Options options);
     ~StorageWorker() override;
     StorageWorker(const StorageWorker&) = delete;

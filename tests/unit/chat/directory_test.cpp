@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -19,6 +21,43 @@ TEST(Directory, TracksShardsPerUser) {
     d.remove("alice", 3);
     EXPECT_EQ(d.shards_of("alice"), 0u);
     d.remove("nobody", 1); // harmless
+}
+
+TEST(Directory, KeepsThePushedSeqOfAnOnlineUserAndHandsItOverWhenTheUserLeaves) {
+    Directory d;
+    EXPECT_EQ(d.reach("alice", 5), 0u) << "an offline user is not reached and gets no mark";
+    EXPECT_EQ(d.pushed_seq("alice"), 0u);
+    d.add("alice", 0);
+    d.add("alice", 2);
+    EXPECT_EQ(d.reach("alice", 7), ShardMask{0b101});
+    EXPECT_EQ(d.reach("alice", 3), ShardMask{0b101});
+    EXPECT_EQ(d.pushed_seq("alice"), 7u) << "the mark only rises";
+    EXPECT_EQ(d.remove("alice", 0), std::nullopt) << "still online on shard 2";
+    EXPECT_EQ(d.remove("alice", 2), std::optional<std::uint64_t>{7}) << "the last shard hands the mark over";
+    EXPECT_EQ(d.pushed_seq("alice"), 0u);
+    EXPECT_EQ(d.remove("alice", 2), std::nullopt) << "only one caller sees the user go offline";
+    d.add("alice", 1);
+    EXPECT_EQ(d.pushed_seq("alice"), 0u) << "a new login starts without a mark; the store has the old one";
+}
+
+TEST(Directory, ExactlyOneOfRacingShardsSeesTheUserGoOffline) {
+    Directory d;
+    constexpr int rounds = 2000;
+    std::atomic<int> offline_seen{0};
+    for (int i = 0; i < rounds; ++i) {
+        d.add("bob", 0);
+        d.add("bob", 1);
+        std::thread other([&] {
+            if (d.remove("bob", 1)) {
+                ++offline_seen;
+            }
+        });
+        if (d.remove("bob", 0)) {
+            ++offline_seen;
+        }
+        other.join();
+    }
+    EXPECT_EQ(offline_seen.load(), rounds);
 }
 
 TEST(Directory, ConcurrentUpdatesOnDifferentUsersAreConsistent) {
