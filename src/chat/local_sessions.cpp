@@ -31,7 +31,7 @@ bool LocalSessions::add(SessionSink* sink, SessionState* state, unsigned shard) 
     state->session_id = (std::uint64_t{generation} << 32) | (std::uint64_t{slot} << shard_bits) | shard;
     slots_[slot] = LocalSession{sink, state};
     const bool first = by_user_.find(state->user_id) == by_user_.end();
-    by_user_.emplace(state->user_id, LocalSession{sink, state});
+    by_user_.emplace(std::string_view(state->user_id), LocalSession{sink, state});
     users_ += first ? 1 : 0;
     return first;
 }

@@ -42,7 +42,10 @@ private:
     };
     // One node per session, keyed by its user: most users have one device per shard, so a node
     // each (no per-user vector) is the smallest table for idle sessions.
-    std::unordered_multimap<std::string, LocalSession, StringHash, std::equal_to<>> by_user_;
+    // Keyed by a view of the session's own state->user_id, which stays put while the session is
+    // here (it is cleared only after remove()): a copy of the name would cost every session 16
+    // more bytes.
+    std::unordered_multimap<std::string_view, LocalSession, StringHash> by_user_;
     std::size_t users_ = 0;
     // By id: the slot is in the id, so lookups need no second hash table. Freed slots are reused;
     // the generation in the id tells a reused slot's new session from the old one.

@@ -228,7 +228,7 @@ void Router::deliver_to_session(const Delivery& d) {
     case Delivery::kind::ack: {
         s->sink->send(d.text);
         SessionState& st = *s->state;
-        st.inflight_bytes -= std::min<std::size_t>(st.inflight_bytes, d.released_bytes);
+        st.inflight_bytes -= std::min<std::uint32_t>(st.inflight_bytes, d.released_bytes);
         // Resume at half the budget, not just under it, so a paused sender is not woken for
         // every single ack.
         if (st.reading_paused && st.inflight_bytes < config_.max_inflight_bytes / 2) {

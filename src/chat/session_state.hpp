@@ -11,11 +11,12 @@ struct SessionState {
     std::string user_id;          // empty until login
     std::uint64_t session_id = 0; // unique in the process, assigned at login
     std::uint64_t synced_seq = 0; // the last seq handed over by catch-up
-    // Chats sent to storage and not yet acked, in bytes. Past Router::Config::max_inflight_bytes
-    // the connection stops reading (TCP pushes back on the sender) until acks come back.
-    std::size_t inflight_bytes = 0;
     // The session token this session logged in with (its tag), 0 if none: logout closes it.
     std::uint64_t token_tag = 0;
+    // Chats sent to storage and not yet acked, in bytes. Past Router::Config::max_inflight_bytes
+    // the connection stops reading (TCP pushes back on the sender) until acks come back, so
+    // this stays below that limit plus one message: far below 4 GiB.
+    std::uint32_t inflight_bytes = 0;
     // Identifies the login being verified (see login_pending).
     std::uint32_t login_ticket = 0;
     // Chats refused in a row for the user's send budget; past a limit the session is closed.

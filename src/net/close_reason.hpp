@@ -2,11 +2,13 @@
 // consumer from a protocol violation from a timeout.
 #pragma once
 
+#include <cstdint>
+
 #include <string_view>
 
 namespace parley::net {
 
-enum class close_reason {
+enum class close_reason : std::uint8_t {
     none,
     peer_closed,        // the client sent a close frame or closed TCP
     io_error,           // the socket failed (reset, broken pipe)

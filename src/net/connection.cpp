@@ -79,9 +79,8 @@ std::string_view to_string(close_reason why) {
 Connection::Connection(Shard& shard, TcpSocket socket, std::string peer_address)
     : shard_(shard), socket_(std::move(socket)),
       reader_(ws::peer::client, ws::ReaderLimits{shard.config().max_frame_bytes}),
-      flood_(shard.frame_limit(), clock::now()), flood_bytes_(shard.byte_limit(), clock::now()),
-      peer_address_(std::move(peer_address)), request_started_(clock::now()),
-      last_received_(request_started_), last_ping_sent_(request_started_) {}
+      flood_(shard.frame_limit(), shard.byte_limit(), clock::now()), peer_address_(std::move(peer_address)),
+      last_received_(clock::now()), phase_timer_(last_received_) {}
 
 Connection::~Connection() = default;
 
@@ -202,22 +201,18 @@ void Connection::consume(std::span<char> fresh) {
         // The common case: whole frames in the fresh bytes; only a trailing partial one is copied.
         const std::size_t used = handle_input(fresh);
         if (phase_ != phase::closed && used < fresh.size()) {
-            partial_.assign(fresh.data() + used, fresh.size() - used);
+            partial_.assign(std::string_view(fresh.data() + used, fresh.size() - used));
         }
         return;
     }
     if (!fresh.empty()) {
-        partial_.append(fresh.data(), fresh.size());
+        partial_.append(std::string_view(fresh.data(), fresh.size()));
     }
     const std::size_t used = handle_input(std::span<char>(partial_.data(), partial_.size()));
     if (phase_ == phase::closed) {
         return;
     }
-    partial_.erase(0, used);
-    if (partial_.empty()) {
-        // Give the memory back: an idle session keeps no buffer.
-        std::string().swap(partial_);
-    }
+    partial_.consume(used); // an idle session keeps no buffer
 }
 
 std::size_t Connection::handle_input(std::span<char> input) {
@@ -251,7 +246,7 @@ std::size_t Connection::handle_http(std::span<char> input) {
             return input.size();
         }
         used += parsed.consumed;
-        request_started_ = clock::now();
+        phase_timer_ = clock::now();
         respond_http(parsed.request);
     }
     return used;
@@ -293,7 +288,7 @@ void Connection::respond_http(const HttpRequest& request) {
         }
         queue_raw(websocket_accept_response(ws::accept_key(request.ws_key)));
         phase_ = phase::websocket;
-        last_ping_sent_ = last_received_;
+        phase_timer_ = last_received_;
         return;
     }
 
@@ -365,7 +360,7 @@ void Connection::finish_api_request(int status, const std::string& body, const s
     // only for an origin the operator listed (respond_http).
     queue_raw(http_response(status, "application/json", body, keep_alive, false,
                             headers + "Cache-Control: no-store\r\n"));
-    request_started_ = clock::now();
+    phase_timer_ = clock::now();
     if (!keep_alive) {
         close_when_drained_ = true;
         close_reason_ = close_reason::http_done;
@@ -439,16 +434,9 @@ std::size_t Connection::handle_frames(std::span<char> input) {
 }
 
 bool Connection::admit_frame(std::size_t payload_bytes) {
-    const auto now = clock::now();
-    const RateLimit& frames = shard_.frame_limit();
-    const RateLimit& bytes = shard_.byte_limit();
-    flood_.refill(frames, now);
-    flood_bytes_.refill(bytes, now);
-    const auto size = static_cast<double>(payload_bytes);
     // Both or neither: a frame refused for its bytes does not use up a frame token.
-    if (flood_.can_take(frames, 1) && flood_bytes_.can_take(bytes, size)) {
-        flood_.take(frames, 1);
-        flood_bytes_.take(bytes, size);
+    if (flood_.try_take(shard_.frame_limit(), 1, shard_.byte_limit(), static_cast<double>(payload_bytes),
+                        clock::now())) {
         dropped_in_a_row_ = 0;
         return true;
     }
@@ -627,7 +615,7 @@ void Connection::close(ws::close_code code, close_reason why, std::string_view t
         return;
     }
     phase_ = phase::closing;
-    closing_since_ = clock::now();
+    phase_timer_ = clock::now();
     std::string reason(text.empty() ? to_string(why) : text);
     queue_control(ws::opcode::close, ws::close_payload(code, reason));
 }
@@ -662,7 +650,7 @@ void Connection::tick(clock::time_point now) {
     case phase::http:
         // From the start of the current request, not the last byte: a client trickling one byte
         // at a time (slowloris) must not hold the connection open.
-        if (now - request_started_ > config.handshake_timeout) {
+        if (now - phase_timer_ > config.handshake_timeout) {
             destroy(close_reason::handshake_timeout);
         }
         break;
@@ -671,13 +659,13 @@ void Connection::tick(clock::time_point now) {
             spdlog::info("closing session of '{}': idle timeout", chat_.user_id);
             close(ws::close_code::going_away, close_reason::idle_timeout);
         } else if (now - last_received_ >= config.ping_interval &&
-                   now - last_ping_sent_ >= config.ping_interval) {
-            last_ping_sent_ = now;
+                   now - phase_timer_ >= config.ping_interval) {
+            phase_timer_ = now;
             queue_control(ws::opcode::ping, {});
         }
         break;
     case phase::closing:
-        if (now - closing_since_ > config.close_timeout) {
+        if (now - phase_timer_ > config.close_timeout) {
             destroy(close_reason_);
         }
         break;

@@ -8,6 +8,7 @@
 #include "chat/router.hpp"
 #include "chat/session_sink.hpp"
 #include "net/close_reason.hpp"
+#include "net/held_bytes.hpp"
 #include "net/token_bucket.hpp"
 #include "net/ws_frame.hpp"
 
@@ -67,8 +68,9 @@ public:
 
     bool is_websocket() const { return phase_ == phase::websocket; }
 
-    // Position in the shard's connection list, kept by the shard for O(1) removal.
-    std::size_t shard_slot = 0;
+    // Position in the shard's connection list, kept by the shard for O(1) removal (a shard holds
+    // fewer than 2^32 connections: each is a file descriptor).
+    std::uint32_t shard_slot = 0;
     // Set while the connection is in the shard's list of connections to flush this pass.
     bool in_dirty_list = false;
 
@@ -121,35 +123,35 @@ private:
     // Moves up to into.size() queued bytes into `into`; returns how many.
     std::size_t take_output(std::span<char> into);
 
+    // Members are ordered to leave no padding: every connected session holds one Connection.
     Shard& shard_;
     TcpSocket socket_;
     std::unique_ptr<TlsSession> tls_; // null on a plain TCP port
     phase phase_ = phase::http;
+    close_reason close_reason_ = close_reason::none;
     bool read_armed_ = false;
     bool write_armed_ = false;
     // After the queue drains: HTTP connection: close; WebSocket: shut down our sending side.
     bool close_when_drained_ = false;
     bool peer_closed_ = false;
     bool api_pending_ = false;
+    std::uint32_t dropped_in_a_row_ = 0;
 
-    std::string partial_; // bytes of an incomplete request or frame; empty while idle
+    HeldBytes partial_; // bytes of an incomplete request or frame; nothing while idle
     ws::MessageReader reader_;
     chat::SessionState chat_;
-    TokenBucket flood_;       // frames per second
-    TokenBucket flood_bytes_; // payload bytes per second
+    TokenBucketPair flood_; // frames and payload bytes per second
     std::string peer_address_;
-    std::uint32_t dropped_in_a_row_ = 0;
 
     std::vector<OutChunk> out_;
     std::uint32_t out_head_ = 0;      // first chunk not yet completely written
     std::uint32_t out_head_sent_ = 0; // bytes of out_[out_head_] already written (a chunk < 4 GiB)
     std::size_t out_bytes_ = 0;       // bytes queued and not yet written
 
-    clock::time_point request_started_;
     clock::time_point last_received_;
-    clock::time_point last_ping_sent_;
-    clock::time_point closing_since_;
-    close_reason close_reason_ = close_reason::none;
+    // Where the current phase's timer counts from, one member for all phases: http: the start
+    // of the current request; websocket: the last ping we sent; closing: our close frame.
+    clock::time_point phase_timer_;
 };
 
 } // namespace parley::net

@@ -120,7 +120,7 @@ void Shard::accept_next() {
             return;
         }
         auto connection = std::make_shared<Connection>(*this, std::move(socket), std::move(address));
-        connection->shard_slot = connections_.size();
+        connection->shard_slot = static_cast<std::uint32_t>(connections_.size());
         connections_.push_back(connection);
         connection->start();
         accept_next();
@@ -189,7 +189,7 @@ void Shard::remove(Connection& connection) {
     }
     if (slot + 1 != connections_.size()) {
         connections_[slot] = std::move(connections_.back());
-        connections_[slot]->shard_slot = slot;
+        connections_[slot]->shard_slot = static_cast<std::uint32_t>(slot);
     }
     connections_.pop_back();
     if (stopping_ && connections_.empty()) {

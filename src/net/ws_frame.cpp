@@ -133,7 +133,7 @@ boost::system::result<Event, Violation> MessageReader::next(std::span<char>& inp
     if (!in_message_ && !fragments_.empty()) {
         // The last fragmented message was only promised to live until this call; give its memory
         // back so an idle connection holds no buffer (fragmented messages are rare).
-        std::string().swap(fragments_);
+        fragments_.release();
     }
 
     for (;;) {
@@ -310,7 +310,7 @@ boost::system::result<Event, Violation> MessageReader::next(std::span<char>& inp
             continue;
         }
         in_message_ = false;
-        return Event{kind_of(message_opcode_), fragments_};
+        return Event{kind_of(message_opcode_), fragments_.view()};
     }
 }
 

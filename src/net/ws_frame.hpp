@@ -4,6 +4,7 @@
 // unfragmented path, or know about JSON.
 #pragma once
 
+#include "net/held_bytes.hpp"
 #include "net/utf8.hpp"
 
 #include <boost/system/result.hpp>
@@ -59,7 +60,7 @@ struct Violation {
 
 // Which side's frames the reader parses: a server reads masked client frames (RFC 6455 §5.1),
 // a client (tests, parley-bench) reads unmasked server frames.
-enum class peer { client, server };
+enum class peer : std::uint8_t { client, server };
 
 struct ReaderLimits {
     // A whole message (all fragments) larger than this fails the connection with 1009.
@@ -109,12 +110,13 @@ public:
     bool in_message() const { return in_message_; }
 
 private:
+    // Ordered small first: one reader lives in every connection.
     peer from_;
-    ReaderLimits limits_;
     bool in_message_ = false;
     opcode message_opcode_ = opcode::text;
-    std::string fragments_;
     Utf8Validator utf8_;
+    ReaderLimits limits_;
+    HeldBytes fragments_;
     // Payload bytes of the incomplete text frame at the front of the input already fed to utf8_,
     // so invalid text fails before the rest of its frame arrives and no byte is checked twice.
     std::size_t text_checked_ = 0;

@@ -51,5 +51,29 @@ TEST(TokenBucket, AClockThatStandsStillOrStepsBackAddsNothing) {
     EXPECT_FALSE(b.try_take(limit, t0 - 5s + 50ms)) << "back in time, then a little forward: half a token";
 }
 
+TEST(TokenBucketPair, TakesFromBothOrNeither) {
+    const TokenBucket::time_point t0{};
+    const RateLimit frames{10, 2};
+    const RateLimit bytes{1000, 1500};
+    TokenBucketPair p(frames, bytes, t0);
+    EXPECT_TRUE(p.try_take(frames, 1, bytes, 1000, t0));
+    EXPECT_FALSE(p.try_take(frames, 1, bytes, 1000, t0)) << "a frame is left, but only 500 bytes";
+    EXPECT_TRUE(p.try_take(frames, 1, bytes, 500, t0)) << "the refused take used up no frame token";
+    EXPECT_FALSE(p.try_take(frames, 1, bytes, 0, t0)) << "frames used up";
+    EXPECT_TRUE(p.try_take(frames, 1, bytes, 100, t0 + 100ms)) << "one frame and 100 bytes earned in 100 ms";
+    EXPECT_FALSE(p.try_take(frames, 1, bytes, 0, t0 + 100ms - 5s)) << "a clock stepping back earns nothing";
+}
+
+TEST(TokenBucketPair, AZeroRateTurnsOneSideOff) {
+    const TokenBucket::time_point t0{};
+    const RateLimit frames{0, 0};
+    const RateLimit bytes{1000, 1000};
+    TokenBucketPair p(frames, bytes, t0);
+    for (int i = 0; i < 10; ++i) {
+        ASSERT_TRUE(p.try_take(frames, 1, bytes, 100, t0)) << i;
+    }
+    EXPECT_FALSE(p.try_take(frames, 1, bytes, 100, t0)) << "the byte side still counts";
+}
+
 } // namespace
 } // namespace parley::net
