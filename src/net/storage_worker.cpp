@@ -1,9 +1,8 @@
-// The storage thread's loop.
+// The storage thread's loop, or the inline path for a store that never waits.
 #include "net/storage_worker.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
 #include <iterator>
 
 namespace parley::net {
@@ -11,14 +10,17 @@ namespace parley::net {
 StorageWorker::StorageWorker(std::unique_ptr<store::MessageStore> store, chat::Directory& directory,
                              chat::ShardPoster& poster, const chat::Clock& clock,
                              chat::StorageEngine::Options options)
-    : store_(std::move(store)), engine_(*store_, directory, poster, clock, options) {}
+    : store_(std::move(store)), engine_(*store_, directory, poster, clock, options),
+      inline_(!store_->waits_on_io()), next_prune_(steady::now() + prune_every) {}
 
 StorageWorker::~StorageWorker() {
     stop();
 }
 
 void StorageWorker::start() {
-    thread_ = std::thread([this] { run(); });
+    if (!inline_) {
+        thread_ = std::thread([this] { run(); });
+    }
 }
 
 void StorageWorker::stop() {
@@ -33,6 +35,14 @@ void StorageWorker::stop() {
 }
 
 void StorageWorker::submit(std::vector<chat::StorageRequest> batch) {
+    if (inline_) {
+        // Deliveries are posted to the shards inside process(), under the lock, so each shard
+        // receives them in the order the store assigned seqs (docs/threads.md).
+        std::lock_guard lock(mutex_);
+        engine_.process(batch);
+        prune_if_due(steady::now());
+        return;
+    }
     bool was_empty = false;
     {
         std::lock_guard lock(mutex_);
@@ -49,16 +59,24 @@ void StorageWorker::submit(std::vector<chat::StorageRequest> batch) {
     }
 }
 
+void StorageWorker::prune_if_due(steady::time_point now) {
+    if (now < next_prune_) {
+        return;
+    }
+    // Pruning runs between batches in small steps, so traffic waits at most one step.
+    if (const std::size_t pruned = engine_.prune_step(); pruned > 0) {
+        spdlog::debug("pruned {} messages past the retention period", pruned);
+    }
+    next_prune_ = steady::now() + prune_every;
+}
+
 void StorageWorker::run() {
-    using clock = std::chrono::steady_clock;
-    constexpr auto prune_every = std::chrono::seconds(1);
-    auto next_prune = clock::now() + prune_every;
     std::vector<chat::StorageRequest> batch;
     for (;;) {
         bool stop = false;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait_until(lock, next_prune, [this] { return !queue_.empty() || stopping_; });
+            wake_.wait_until(lock, next_prune_, [this] { return !queue_.empty() || stopping_; });
             batch.swap(queue_);
             stop = stopping_ && batch.empty();
         }
@@ -66,13 +84,7 @@ void StorageWorker::run() {
             engine_.process(batch);
             batch.clear();
         }
-        if (clock::now() >= next_prune) {
-            // Pruning runs between batches in small steps, so traffic waits at most one step.
-            if (const std::size_t pruned = engine_.prune_step(); pruned > 0) {
-                spdlog::debug("pruned {} messages past the retention period", pruned);
-            }
-            next_prune = clock::now() + prune_every;
-        }
+        prune_if_due(steady::now());
         if (stop) {
             return;
         }

@@ -1,11 +1,15 @@
-// The storage thread: takes the shards' request batches from one queue, runs them through the
-// StorageEngine (group commit: everything queued while the last batch was being committed goes
-// into the next one), and prunes old messages once a second. Owns the MessageStore.
+// Where the store's calls run. A store that waits for I/O (SQLite) gets the storage thread: it
+// takes the shards' request batches from one queue, runs them through the StorageEngine (group
+// commit: everything queued while the last batch was being committed goes into the next one),
+// and prunes old messages once a second. A store that never waits (the memory store) runs on the
+// shard that submits, under one lock: no thread hop, so no wake-up per batch (ADR 008). Owns the
+// MessageStore either way.
 #pragma once
 
 #include "chat/storage_engine.hpp"
 #include "chat/storage_request.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -22,6 +26,9 @@ public:
     StorageWorker(const StorageWorker&) = delete;
     StorageWorker& operator=(const StorageWorker&) = delete;
 
+    // True if requests are handled on the submitting thread (no storage thread).
+    bool runs_inline() const { return inline_; }
+
     void start();
     // Handles everything already queued, then stops the thread. Any thread but the worker's.
     void stop();
@@ -30,16 +37,23 @@ public:
     void submit(std::vector<chat::StorageRequest> batch) override;
 
 private:
+    using steady = std::chrono::steady_clock;
+    static constexpr auto prune_every = std::chrono::seconds(1);
+
     void run();
+    // Prunes one step if a second has passed since the last. Called with mutex_ held inline.
+    void prune_if_due(steady::time_point now);
 
     std::unique_ptr<store::MessageStore> store_;
     chat::StorageEngine engine_;
-    // Guards queue_ and stopping_; a leaf lock, held only to move a batch in or out
-    // (docs/threads.md).
+    const bool inline_;
+    // Thread mode: guards queue_ and stopping_, a leaf lock held only to move a batch in or out.
+    // Inline mode: held while a batch is handled, so store calls never overlap (docs/threads.md).
     std::mutex mutex_;
     std::condition_variable wake_;
     std::vector<chat::StorageRequest> queue_;
     bool stopping_ = false;
+    steady::time_point next_prune_;
     std::thread thread_;
 };
 

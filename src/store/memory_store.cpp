@@ -1,33 +1,64 @@
 // The in-memory store: messages in one deque by msg_id, per-user inboxes of (seq, msg_id), per
 // conversation deques of msg_ids, and read/delivered marks per (user, peer). Mirrors the SQLite
-// store's tables one to one; all calls run on the storage thread, so nothing here is locked.
+// store's tables one to one; calls never overlap (MessageStore), so nothing here is locked.
 // Deques, not trees, because ids and seqs only grow and prune only takes the oldest: appends go
 // at the back, prune pops the front, and lookups are an index or a binary search.
+// Names are interned once (a user is an index into users_), so storing a chat hashes no name
+// pair and copies no name: it runs once per message on the benchmarks' hot path. Maps are Boost's
+// open-addressing flat maps: no node allocation per entry.
 #include "store/memory_store.hpp"
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
 #include <deque>
 #include <functional>
 #include <limits>
-#include <unordered_map>
+#include <string_view>
 #include <utility>
 
 namespace parley::store {
 
 namespace {
 
-using NamePair = std::pair<std::string, std::string>;
+using UserIndex = std::uint32_t;
 
-struct NamePairHash {
-    std::size_t operator()(const NamePair& p) const noexcept {
-        const std::size_t a = std::hash<std::string>{}(p.first);
-        return a ^ (std::hash<std::string>{}(p.second) + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2));
+struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+// (sender, client id) of a message sent with an id: the idempotency key.
+struct ClientKey {
+    UserIndex from = 0;
+    std::string id;
+};
+struct ClientKeyView {
+    UserIndex from = 0;
+    std::string_view id;
+};
+struct ClientKeyHash {
+    using is_transparent = void;
+    std::size_t operator()(const ClientKeyView& k) const noexcept {
+        return std::hash<std::string_view>{}(k.id) ^ (std::size_t{k.from} * 0x9e3779b97f4a7c15ULL);
+    }
+    std::size_t operator()(const ClientKey& k) const noexcept { return (*this)(ClientKeyView{k.from, k.id}); }
+};
+struct ClientKeyEqual {
+    using is_transparent = void;
+    static ClientKeyView view(const ClientKey& k) { return {k.from, k.id}; }
+    static ClientKeyView view(const ClientKeyView& k) { return k; }
+    template <class A, class B> bool operator()(const A& a, const B& b) const noexcept {
+        const ClientKeyView x = view(a);
+        const ClientKeyView y = view(b);
+        return x.from == y.from && x.id == y.id;
     }
 };
 
-// A conversation's key: the two names in order, so both directions share one entry.
-NamePair conversation_key(const std::string& a, const std::string& b) {
-    return a < b ? NamePair{a, b} : NamePair{b, a};
+// A conversation's key: the two users in order, so both directions share one entry.
+std::uint64_t conversation_key(UserIndex a, UserIndex b) {
+    const auto [lo, hi] = std::minmax(a, b);
+    return (std::uint64_t{lo} << 32) | hi;
 }
 
 // One side of a conversation, as the SQLite store's `conversations` row.
@@ -43,10 +74,22 @@ struct InboxSlot {
 };
 
 struct User {
+    std::string name;
     std::uint64_t last_seq = 0; // never lowered, also when prune empties the inbox
     std::uint64_t pushed_seq = 0;
-    std::deque<InboxSlot> inbox;                          // seq order, which is msg_id order
-    std::unordered_map<std::string, Marks> conversations; // by peer
+    std::deque<InboxSlot> inbox;                               // seq order, which is msg_id order
+    boost::unordered_flat_map<UserIndex, Marks> conversations; // by peer
+};
+
+// A stored chat; its msg_id is its place in messages_.
+struct Message {
+    std::int64_t ts_ms = 0;
+    UserIndex from = 0;
+    UserIndex to = 0;
+    std::uint64_t from_seq = 0;
+    std::uint64_t to_seq = 0;
+    std::string text;
+    std::string client_id; // empty if none
 };
 
 // The oldest ts a duplicate may have, without overflowing for a huge window.
@@ -57,46 +100,47 @@ std::int64_t window_start(std::int64_t now_ms, std::int64_t window_ms) {
 
 class MemoryStore final : public MessageStore {
 public:
+    bool waits_on_io() const override { return false; }
+
     boost::system::result<std::vector<AppendResult>> append(std::span<const NewMessage> batch,
                                                             std::int64_t now_ms,
                                                             std::int64_t idempotency_window_ms) override {
         std::vector<AppendResult> results;
         results.reserve(batch.size());
         for (const NewMessage& in : batch) {
+            const UserIndex from = intern(in.from);
+            const UserIndex to = intern(in.to);
             if (idempotency_window_ms > 0 && !in.client_id.empty()) {
-                const auto found = by_client_id_.find({in.from, in.client_id});
-                if (found != by_client_id_.end()) {
-                    const StoredMessage& earlier = message(found->second);
-                    if (earlier.ts_ms >= window_start(now_ms, idempotency_window_ms)) {
-                        results.push_back({earlier, true});
-                        continue;
-                    }
+                const auto found = by_client_id_.find(ClientKeyView{from, in.client_id});
+                if (found != by_client_id_.end() &&
+                    message(found->second).ts_ms >= window_start(now_ms, idempotency_window_ms)) {
+                    results.push_back({stored(found->second), true});
+                    continue;
                 }
             }
-            StoredMessage m;
-            m.msg_id = next_msg_id_++;
-            m.ts_ms = now_ms;
-            m.from = in.from;
-            m.to = in.to;
-            m.text = in.text;
-            User& from = users_[in.from];
-            m.from_seq = ++from.last_seq;
-            from.inbox.push_back({m.from_seq, m.msg_id});
-            from.conversations[in.to].last_msg_id = m.msg_id;
-            if (in.to == in.from) {
+            const std::uint64_t msg_id = next_msg_id_++;
+            if (messages_.empty()) {
+                first_msg_id_ = msg_id;
+            }
+            Message m{now_ms, from, to, 0, 0, in.text, in.client_id};
+            User& sender = users_[from];
+            m.from_seq = ++sender.last_seq;
+            sender.inbox.push_back({m.from_seq, msg_id});
+            sender.conversations[to].last_msg_id = msg_id;
+            if (to == from) {
                 m.to_seq = m.from_seq;
             } else {
-                User& to = users_[in.to];
-                m.to_seq = ++to.last_seq;
-                to.inbox.push_back({m.to_seq, m.msg_id});
-                to.conversations[in.from].last_msg_id = m.msg_id;
+                User& recipient = users_[to];
+                m.to_seq = ++recipient.last_seq;
+                recipient.inbox.push_back({m.to_seq, msg_id});
+                recipient.conversations[from].last_msg_id = msg_id;
             }
-            by_conversation_[conversation_key(in.from, in.to)].push_back(m.msg_id);
-            if (!in.client_id.empty()) {
-                by_client_id_[{in.from, in.client_id}] = m.msg_id;
-                client_id_of_[m.msg_id] = in.client_id;
+            by_conversation_[conversation_key(from, to)].push_back(msg_id);
+            if (!m.client_id.empty()) {
+                by_client_id_.insert_or_assign(ClientKey{from, m.client_id}, msg_id);
             }
-            results.push_back({m, false});
+            results.push_back(
+                {StoredMessage{msg_id, now_ms, in.from, in.to, in.text, m.from_seq, m.to_seq}, false});
             messages_.push_back(std::move(m));
         }
         return results;
@@ -112,7 +156,7 @@ public:
         auto it = std::upper_bound(u->inbox.begin(), u->inbox.end(), since_seq,
                                    [](std::uint64_t seq, const InboxSlot& slot) { return seq < slot.seq; });
         for (; it != u->inbox.end() && entries.size() < limit; ++it) {
-            entries.push_back({it->seq, message(it->msg_id)});
+            entries.push_back({it->seq, stored(it->msg_id)});
         }
         return entries;
     }
@@ -128,11 +172,9 @@ public:
     }
 
     boost::system::result<void> set_pushed_seq(const std::string& user, std::uint64_t seq) override {
-        const auto it = users_.find(user);
-        if (it != users_.end()) {
-            // Nothing was pushed beyond what exists; as in SQLite, an unknown user gets no entry.
-            User& u = it->second;
-            u.pushed_seq = std::max(u.pushed_seq, std::min(seq, u.last_seq));
+        // Nothing was pushed beyond what exists; as in SQLite, an unknown user gets no entry.
+        if (User* u = find_user(user)) {
+            u->pushed_seq = std::max(u->pushed_seq, std::min(seq, u->last_seq));
         }
         return {};
     }
@@ -141,7 +183,12 @@ public:
                                                               const std::string& peer, std::uint64_t before,
                                                               std::size_t limit) override {
         std::vector<StoredMessage> page;
-        const auto conversation = by_conversation_.find(conversation_key(user, peer));
+        const auto u = user_ids_.find(user);
+        const auto p = user_ids_.find(peer);
+        if (u == user_ids_.end() || p == user_ids_.end()) {
+            return page;
+        }
+        const auto conversation = by_conversation_.find(conversation_key(u->second, p->second));
         if (conversation == by_conversation_.end()) {
             return page;
         }
@@ -149,26 +196,27 @@ public:
         auto it = before == 0 ? ids.end() : std::lower_bound(ids.begin(), ids.end(), before);
         while (it != ids.begin() && page.size() < limit) {
             --it;
-            page.push_back(message(*it));
+            page.push_back(stored(*it));
         }
         return page;
     }
 
     boost::system::result<std::vector<Conversation>> conversations(const std::string& user) override {
         std::vector<Conversation> list;
-        const User* u = find_user(user);
-        if (u == nullptr) {
+        const auto found = user_ids_.find(user);
+        if (found == user_ids_.end()) {
             return list;
         }
-        for (const auto& [peer, marks] : u->conversations) {
+        const UserIndex self = found->second;
+        for (const auto& [peer, marks] : users_[self].conversations) {
             Conversation c;
-            c.peer = peer;
-            c.last = message(marks.last_msg_id);
+            c.peer = users_[peer].name;
+            c.last = stored(marks.last_msg_id);
             c.read_up_to = marks.read_up_to;
-            const Marks peer_marks = users_.at(peer).conversations.at(user);
+            const Marks& peer_marks = users_[peer].conversations.at(self);
             c.peer_read_up_to = peer_marks.read_up_to;
             c.peer_delivered_up_to = peer_marks.delivered_up_to;
-            const std::deque<std::uint64_t>& ids = by_conversation_.at(conversation_key(user, peer));
+            const std::deque<std::uint64_t>& ids = by_conversation_.at(conversation_key(self, peer));
             for (auto it = std::upper_bound(ids.begin(), ids.end(), marks.read_up_to); it != ids.end();
                  ++it) {
                 if (message(*it).from == peer) {
@@ -205,60 +253,78 @@ public:
     boost::system::result<std::size_t> prune(std::int64_t before_ms, std::size_t max_messages) override {
         std::size_t deleted = 0;
         while (deleted < max_messages && !messages_.empty() && messages_.front().ts_ms < before_ms) {
-            const StoredMessage& m = messages_.front();
+            const Message& m = messages_.front();
+            const std::uint64_t msg_id = first_msg_id_;
             // The oldest message is the oldest of each inbox and of its conversation too.
-            users_.at(m.from).inbox.pop_front();
+            users_[m.from].inbox.pop_front();
             if (m.to != m.from) {
-                users_.at(m.to).inbox.pop_front();
+                users_[m.to].inbox.pop_front();
             }
-            const auto client_id = client_id_of_.find(m.msg_id);
-            if (client_id != client_id_of_.end()) {
-                const auto owner = by_client_id_.find({m.from, client_id->second});
-                if (owner != by_client_id_.end() && owner->second == m.msg_id) {
+            if (!m.client_id.empty()) {
+                const auto owner = by_client_id_.find(ClientKeyView{m.from, m.client_id});
+                if (owner != by_client_id_.end() && owner->second == msg_id) {
                     by_client_id_.erase(owner);
                 }
-                client_id_of_.erase(client_id);
             }
             const auto conversation = by_conversation_.find(conversation_key(m.from, m.to));
             conversation->second.pop_front();
             if (conversation->second.empty()) {
                 by_conversation_.erase(conversation);
-                users_.at(m.from).conversations.erase(m.to);
-                users_.at(m.to).conversations.erase(m.from);
+                users_[m.from].conversations.erase(m.to);
+                users_[m.to].conversations.erase(m.from);
             }
             messages_.pop_front();
+            ++first_msg_id_;
             ++deleted;
         }
         return deleted;
     }
 
 private:
-    const User* find_user(const std::string& name) const {
-        const auto it = users_.find(name);
-        return it == users_.end() ? nullptr : &it->second;
+    UserIndex intern(const std::string& name) {
+        const auto found = user_ids_.find(name);
+        if (found != user_ids_.end()) {
+            return found->second;
+        }
+        const auto index = static_cast<UserIndex>(users_.size());
+        users_.push_back(User{name, 0, 0, {}, {}});
+        user_ids_.emplace(name, index);
+        return index;
+    }
+
+    User* find_user(std::string_view name) {
+        const auto it = user_ids_.find(name);
+        return it == user_ids_.end() ? nullptr : &users_[it->second];
     }
 
     // Ids are dense: each stored message takes the next one, and prune only removes the front.
-    const StoredMessage& message(std::uint64_t msg_id) const {
-        return messages_[msg_id - messages_.front().msg_id];
+    const Message& message(std::uint64_t msg_id) const { return messages_[msg_id - first_msg_id_]; }
+
+    StoredMessage stored(std::uint64_t msg_id) const {
+        const Message& m = message(msg_id);
+        return StoredMessage{msg_id,     m.ts_ms, users_[m.from].name, users_[m.to].name, m.text,
+                             m.from_seq, m.to_seq};
     }
 
     Marks* find_marks(const std::string& user, const std::string& peer) {
-        const auto u = users_.find(user);
-        if (u == users_.end()) {
+        const auto u = user_ids_.find(user);
+        const auto p = user_ids_.find(peer);
+        if (u == user_ids_.end() || p == user_ids_.end()) {
             return nullptr;
         }
-        const auto m = u->second.conversations.find(peer);
-        return m == u->second.conversations.end() ? nullptr : &m->second;
+        auto& conversations = users_[u->second].conversations;
+        const auto m = conversations.find(p->second);
+        return m == conversations.end() ? nullptr : &m->second;
     }
 
     std::uint64_t next_msg_id_ = 1;
-    std::deque<StoredMessage> messages_; // msg_id order
-    std::unordered_map<std::string, User> users_;
-    std::unordered_map<NamePair, std::deque<std::uint64_t>, NamePairHash> by_conversation_; // msg_id order
-    // (sender, client_id) -> the newest msg_id sent with it, and the way back for prune.
-    std::unordered_map<NamePair, std::uint64_t, NamePairHash> by_client_id_;
-    std::unordered_map<std::uint64_t, std::string> client_id_of_;
+    std::uint64_t first_msg_id_ = 1; // msg_id of messages_.front()
+    std::deque<Message> messages_;   // msg_id order
+    std::deque<User> users_;         // by UserIndex; users are never removed
+    boost::unordered_flat_map<std::string, UserIndex, NameHash, std::equal_to<>> user_ids_;
+    boost::unordered_flat_map<std::uint64_t, std::deque<std::uint64_t>> by_conversation_; // msg_id order
+    // (sender, client_id) -> the newest msg_id sent with it.
+    boost::unordered_flat_map<ClientKey, std::uint64_t, ClientKeyHash, ClientKeyEqual> by_client_id_;
 };
 
 } // namespace

@@ -1,7 +1,8 @@
 // The message store: what Parley keeps so that an acked message is never lost. An interface with
 // an in-memory implementation (tests, benchmarks; not durable) and SQLite (the embedded default).
-// Every call runs on the one storage thread, so implementations need no locks; calls are
-// synchronous, and append() takes a whole batch so one transaction (one fsync) covers it.
+// Calls never overlap (one storage thread, or the shards under one lock), so implementations
+// need no locks; calls are synchronous, and append() takes a whole batch so one transaction (one
+// fsync) covers it.
 #pragma once
 
 #include <boost/system/result.hpp>
@@ -69,6 +70,10 @@ struct Receipt {
 class MessageStore {
 public:
     virtual ~MessageStore() = default;
+
+    // False for a store whose calls never wait for a disk or a network (the memory store): the
+    // server then runs it on the shards' threads instead of giving it a thread of its own.
+    virtual bool waits_on_io() const = 0;
 
     // Stores a batch in one transaction and returns one result per input, in order. Assigns
     // msg_id, ts (now_ms) and both seqs; dedups by (from, client_id) within

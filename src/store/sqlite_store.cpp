@@ -226,6 +226,8 @@ std::string concat(std::initializer_list<std::string_view> parts) {
 
 class SqliteStore final : public MessageStore {
 public:
+    bool waits_on_io() const override { return true; }
+
     SqliteStore(const fs::path& data_dir, const SqliteOptions& options)
         : file_(data_dir / sqlite_db_file), lock_(data_dir / sqlite_lock_file, file_), db_(file_, options),
           begin_(db_.get(), "BEGIN IMMEDIATE"), commit_(db_.get(), "COMMIT"),
