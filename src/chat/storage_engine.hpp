@@ -39,6 +39,10 @@ public:
     // batch is answered, so a catch-up read in the same batch already sees them.
     void process(std::vector<StorageRequest>& batch);
 
+    // Lets the store do its deferred work (MessageStore::maintain); false if that failed, which
+    // costs nothing but time: the store retries on its next call.
+    bool maintain() { return store_.maintain().has_value(); }
+
     // Deletes messages past the retention period, a small batch at a time; returns how many.
     std::size_t prune_step();
 

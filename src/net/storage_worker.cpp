@@ -84,6 +84,10 @@ void StorageWorker::run() {
             engine_.process(batch);
             batch.clear();
         }
+        // After the batch's acks and deliveries went out, so indexing delays none of them.
+        if (!engine_.maintain()) {
+            spdlog::warn("the store's deferred work failed; retrying after the next batch");
+        }
         prune_if_due(steady::now());
         if (stop) {
             return;

@@ -102,6 +102,8 @@ class MemoryStore final : public MessageStore {
 public:
     bool waits_on_io() const override { return false; }
 
+    boost::system::result<void> maintain() override { return {}; } // nothing deferred
+
     boost::system::result<std::vector<AppendResult>> append(std::span<const NewMessage> batch,
                                                             std::int64_t now_ms,
                                                             std::int64_t idempotency_window_ms) override {

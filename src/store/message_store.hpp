@@ -129,6 +129,11 @@ public:
         return marks->front();
     }
 
+    // Deferred work the store wants done between batches (SQLite: indexing the newest messages,
+    // ADR 008); it decides itself whether any is due. Called by the storage thread after a batch's
+    // results went out, and at least once a second.
+    virtual boost::system::result<void> maintain() = 0;
+
     // Deletes up to `max_messages` messages older than `before_ms` (and their inbox entries);
     // returns how many it deleted. Called repeatedly in small steps so traffic never stalls.
     // Walks messages oldest msg_id first and stops at the first one with ts >= before_ms (if the

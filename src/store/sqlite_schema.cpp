@@ -61,8 +61,39 @@ CREATE TABLE meta (
 INSERT INTO meta (key, value) VALUES ('msg_id_floor', 0);
 )sql";
 
-constexpr std::array<Migration, 1> migrations{{
+// Version 2: the indexes a chat's readers need are no longer written by the chat's own commit
+// (ADR 008). A commit appends to `messages` (rowid order: a batch fills a few fresh pages); inbox
+// entries, the conversation index and the client-id index are written later, for every message
+// past meta.indexed_through at once, sorted, so each index page is written once for many rows
+// instead of once per row. The two indexes of `messages` become tables for that reason: SQLite
+// maintains a table's own indexes on every insert.
+//  - conversation_messages: (lo, hi) -> msg_id, history and unread counts.
+//  - client_ids: (sender, client_id) -> msg_id, the idempotency check.
+//  - meta.indexed_through: every message with id <= it has its index rows.
+constexpr std::string_view schema_v2 = R"sql(
+DROP INDEX messages_by_conversation;
+DROP INDEX messages_by_client_id;
+CREATE TABLE conversation_messages (
+    lo     INTEGER NOT NULL,
+    hi     INTEGER NOT NULL,
+    msg_id INTEGER NOT NULL,
+    PRIMARY KEY (lo, hi, msg_id)
+) WITHOUT ROWID;
+CREATE TABLE client_ids (
+    sender    INTEGER NOT NULL,
+    client_id TEXT    NOT NULL,
+    msg_id    INTEGER NOT NULL,
+    PRIMARY KEY (sender, client_id, msg_id)
+) WITHOUT ROWID;
+INSERT INTO conversation_messages (lo, hi, msg_id) SELECT lo, hi, id FROM messages ORDER BY lo, hi, id;
+INSERT INTO client_ids (sender, client_id, msg_id)
+    SELECT sender, client_id, id FROM messages WHERE client_id IS NOT NULL ORDER BY sender, client_id, id;
+INSERT INTO meta (key, value) VALUES ('indexed_through', coalesce((SELECT max(id) FROM messages), 0));
+)sql";
+
+constexpr std::array<Migration, 2> migrations{{
     {1, schema_v1},
+    {2, schema_v2},
 }};
 
 static_assert(versions_count_up(migrations), "migration i must bring the schema to version i + 1");

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <initializer_list>
 #include <limits>
@@ -242,58 +243,93 @@ public:
               "users.id), 0)) FROM users WHERE id = ?1"),
           insert_user_(db_.get(), "INSERT INTO users (name) VALUES (?1)"),
           update_pushed_seq_(db_.get(), "UPDATE users SET pushed_seq = max(pushed_seq, ?2) WHERE id = ?1"),
-          find_duplicate_(db_.get(), concat({"SELECT ", message_columns,
-                                             " FROM messages AS m WHERE m.sender = ?1 AND m.client_id = ?2 "
-                                             "AND m.ts >= ?3 ORDER BY m.id DESC LIMIT 1"})),
+          find_duplicate_(db_.get(),
+                          concat({"SELECT ", message_columns,
+                                  " FROM client_ids AS c CROSS JOIN messages AS m ON m.id = c.msg_id "
+                                  "WHERE c.sender = ?1 AND c.client_id = ?2 AND m.ts >= ?3 "
+                                  "ORDER BY c.msg_id DESC LIMIT 1"})),
+          select_message_(db_.get(),
+                          concat({"SELECT ", message_columns, " FROM messages AS m WHERE m.id = ?1"})),
           insert_message_(db_.get(),
                           "INSERT INTO messages (id, ts, sender, recipient, lo, hi, sender_seq, "
                           "recipient_seq, client_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
-          insert_inbox_(db_.get(), "INSERT INTO inbox (user, seq, msg_id) VALUES (?1, ?2, ?3)"),
           insert_conversation_(db_.get(), "INSERT INTO conversations (user, peer) VALUES (?1, ?2) "
                                           "ON CONFLICT (user, peer) DO NOTHING"),
           select_inbox_(db_.get(), concat({"SELECT i.seq, ", message_columns,
                                            " FROM inbox AS i CROSS JOIN messages AS m ON m.id = i.msg_id "
                                            "WHERE i.user = ?1 AND i.seq > ?2 ORDER BY i.seq LIMIT ?3"})),
-          select_history_(db_.get(),
-                          concat({"SELECT ", message_columns,
-                                  " FROM messages AS m WHERE m.lo = ?1 AND m.hi = ?2 AND m.id < ?3 "
-                                  "ORDER BY m.id DESC LIMIT ?4"})),
+          select_history_(
+              db_.get(),
+              concat({"SELECT ", message_columns,
+                      " FROM conversation_messages AS c CROSS JOIN messages AS m ON m.id = c.msg_id "
+                      "WHERE c.lo = ?1 AND c.hi = ?2 AND c.msg_id < ?3 "
+                      "ORDER BY c.msg_id DESC LIMIT ?4"})),
           select_conversations_(
-              db_.get(), concat({"SELECT x.peer, x.read_up_to, x.peer_read_up_to, x.peer_delivered_up_to, ",
-                                 message_columns,
-                                 " FROM (SELECT c.peer AS peer, c.read_up_to AS read_up_to, "
-                                 "coalesce(p.read_up_to, 0) AS peer_read_up_to, "
-                                 "coalesce(p.delivered_up_to, 0) AS peer_delivered_up_to, "
-                                 "(SELECT max(id) FROM messages WHERE lo = min(c.user, c.peer) "
-                                 "AND hi = max(c.user, c.peer)) AS last "
-                                 "FROM conversations AS c "
-                                 "LEFT JOIN conversations AS p ON p.user = c.peer AND p.peer = c.user "
-                                 "WHERE c.user = ?1) AS x "
-                                 "CROSS JOIN messages AS m ON m.id = x.last ORDER BY m.id DESC"})),
-          count_unread_(db_.get(), "SELECT count(*) FROM messages "
-                                   "WHERE lo = ?1 AND hi = ?2 AND id > ?3 AND sender = ?4"),
+              db_.get(),
+              concat({"SELECT x.peer, x.read_up_to, x.peer_read_up_to, x.peer_delivered_up_to, ",
+                      message_columns,
+                      " FROM (SELECT c.peer AS peer, c.read_up_to AS read_up_to, "
+                      "coalesce(p.read_up_to, 0) AS peer_read_up_to, "
+                      "coalesce(p.delivered_up_to, 0) AS peer_delivered_up_to, "
+                      "(SELECT max(msg_id) FROM conversation_messages WHERE lo = min(c.user, c.peer) "
+                      "AND hi = max(c.user, c.peer)) AS last "
+                      "FROM conversations AS c "
+                      "LEFT JOIN conversations AS p ON p.user = c.peer AND p.peer = c.user "
+                      "WHERE c.user = ?1) AS x "
+                      "CROSS JOIN messages AS m ON m.id = x.last ORDER BY m.id DESC"})),
+          count_unread_(db_.get(), "SELECT count(*) FROM conversation_messages AS c "
+                                   "CROSS JOIN messages AS m ON m.id = c.msg_id "
+                                   "WHERE c.lo = ?1 AND c.hi = ?2 AND c.msg_id > ?3 AND m.sender = ?4"),
           select_marks_(db_.get(),
-                        "SELECT (SELECT max(id) FROM messages WHERE lo = ?3 AND hi = ?4), read_up_to, "
+                        "SELECT (SELECT max(msg_id) FROM conversation_messages WHERE lo = ?3 AND hi = ?4), "
+                        "read_up_to, "
                         "delivered_up_to FROM conversations WHERE user = ?1 AND peer = ?2"),
           update_marks_(db_.get(), "UPDATE conversations SET read_up_to = ?3, delivered_up_to = ?4 "
                                    "WHERE user = ?1 AND peer = ?2"),
-          select_oldest_(db_.get(), "SELECT id, ts, sender, recipient, sender_seq, recipient_seq "
-                                    "FROM messages ORDER BY id LIMIT ?1"),
+          select_oldest_(db_.get(), "SELECT id, ts, sender, recipient, sender_seq, recipient_seq, lo, hi, "
+                                    "client_id FROM messages ORDER BY id LIMIT ?1"),
           raise_seq_floor_(db_.get(),
                            "UPDATE users SET seq_floor = max(seq_floor, "
                            "coalesce((SELECT max(seq) FROM inbox WHERE user = ?1), 0)) WHERE id = ?1"),
           raise_msg_id_floor_(db_.get(), "UPDATE meta SET value = max(value, ?1) WHERE key = 'msg_id_floor'"),
           delete_inbox_(db_.get(), "DELETE FROM inbox WHERE user = ?1 AND seq = ?2"),
           delete_message_(db_.get(), "DELETE FROM messages WHERE id = ?1"),
-          conversation_last_(db_.get(), "SELECT max(id) FROM messages WHERE lo = ?1 AND hi = ?2"),
+          delete_conversation_message_(db_.get(), "DELETE FROM conversation_messages "
+                                                  "WHERE lo = ?1 AND hi = ?2 AND msg_id = ?3"),
+          delete_client_id_(db_.get(),
+                            "DELETE FROM client_ids WHERE sender = ?1 AND client_id = ?2 AND msg_id = ?3"),
+          conversation_last_(db_.get(),
+                             "SELECT max(msg_id) FROM conversation_messages WHERE lo = ?1 AND hi = ?2"),
           delete_conversation_(db_.get(), "DELETE FROM conversations "
-                                          "WHERE (user = ?1 AND peer = ?2) OR (user = ?2 AND peer = ?1)") {
+                                          "WHERE (user = ?1 AND peer = ?2) OR (user = ?2 AND peer = ?1)"),
+          // One chat to oneself takes one inbox entry (its sender's).
+          index_inbox_(db_.get(), "INSERT INTO inbox (user, seq, msg_id) SELECT user, seq, msg_id FROM ("
+                                  "SELECT sender AS user, sender_seq AS seq, id AS msg_id FROM messages "
+                                  "WHERE id > ?1 AND id <= ?2 UNION ALL SELECT recipient, recipient_seq, id "
+                                  "FROM messages WHERE id > ?1 AND id <= ?2 AND recipient != sender) "
+                                  "ORDER BY user, seq"),
+          index_conversations_(db_.get(), "INSERT INTO conversation_messages (lo, hi, msg_id) "
+                                          "SELECT lo, hi, id FROM messages WHERE id > ?1 AND id <= ?2 "
+                                          "ORDER BY lo, hi, id"),
+          index_client_ids_(db_.get(), "INSERT INTO client_ids (sender, client_id, msg_id) "
+                                       "SELECT sender, client_id, id FROM messages "
+                                       "WHERE id > ?1 AND id <= ?2 AND client_id IS NOT NULL "
+                                       "ORDER BY sender, client_id, id"),
+          set_indexed_through_(db_.get(), "UPDATE meta SET value = ?1 WHERE key = 'indexed_through'") {
         next_msg_id_ =
             static_cast<std::uint64_t>(query_int(db_.get(), startup_file(file_),
                                                  "SELECT max(coalesce((SELECT max(id) FROM messages), 0), "
                                                  "(SELECT value FROM meta WHERE key = 'msg_id_floor'))",
                                                  "cannot read the last msg_id")) +
             1;
+        indexed_through_ = static_cast<std::uint64_t>(
+            query_int(db_.get(), startup_file(file_), "SELECT value FROM meta WHERE key = 'indexed_through'",
+                      "cannot read how far the indexes go"));
+        // What the last run committed but did not index yet (it stopped, or was killed): every
+        // read below, and the users' last seqs (taken from the inbox), need it indexed.
+        if (auto done = index_tail(); !done) {
+            fail(startup_file(file_), "cannot index the newest messages: " + done.error().message());
+        }
     }
 
     ~SqliteStore() override {
@@ -316,7 +352,9 @@ public:
         ++batch_epoch_;
         touched_.clear();
         created_.clear();
-        return transact<std::vector<AppendResult>>(
+        batch_client_ids_.clear();
+        batch_conversations_.clear();
+        auto stored = transact<std::vector<AppendResult>>(
             [&] { return append_in_transaction(batch, now_ms, idempotency_window_ms); },
             [&] {
                 // Nothing of the batch is stored, so nothing of it may stay in the counters: the
@@ -329,11 +367,40 @@ public:
                     forget_user(id);
                 }
             });
+        if (stored) {
+            // Committed: the batch joins the tail, which the indexes do not cover yet.
+            if (indexed_through_ + 1 == next_msg_id_before && next_msg_id_ != next_msg_id_before) {
+                tail_started_ = std::chrono::steady_clock::now();
+            }
+            for (auto& [key, msg_id] : batch_client_ids_) {
+                tail_client_ids_.insert_or_assign(key, msg_id);
+            }
+            for (const auto& [pair, msg_id] : batch_conversations_) {
+                tail_last_[pair] = msg_id;
+            }
+        }
+        return stored;
+    }
+
+    result<void> maintain() override {
+        // Index when the tail is big enough for sorted inserts to share pages, or a second old,
+        // so a login rarely has to wait for indexing; one step at a time, so the batches queued
+        // meanwhile wait for one step only (about 40 ms here), not for the whole tail (ADR 008).
+        constexpr std::uint64_t step = 4096;
+        const std::uint64_t tail = next_msg_id_ - 1 - indexed_through_;
+        if (tail >= step ||
+            (tail > 0 && std::chrono::steady_clock::now() - tail_started_ >= std::chrono::seconds(1))) {
+            return index_tail(step);
+        }
+        return {};
     }
 
     result<std::vector<InboxEntry>> inbox_since(const std::string& user, std::uint64_t since_seq,
                                                 std::size_t limit) override {
         std::vector<InboxEntry> entries;
+        if (auto indexed = index_tail(); !indexed) {
+            return indexed.error();
+        }
         auto u = find_user(user);
         if (!u) {
             return u.error();
@@ -396,6 +463,9 @@ public:
     result<std::vector<StoredMessage>> history(const std::string& user, const std::string& peer,
                                                std::uint64_t before, std::size_t limit) override {
         std::vector<StoredMessage> page;
+        if (auto indexed = index_tail(); !indexed) {
+            return indexed.error();
+        }
         auto both = find_both(user, peer);
         if (!both) {
             return both.error();
@@ -429,6 +499,9 @@ public:
     result<std::vector<Conversation>> conversations(const std::string& user) override {
         std::vector<Conversation> list;
         std::vector<std::int64_t> peer_ids;
+        if (auto indexed = index_tail(); !indexed) {
+            return indexed.error();
+        }
         auto u = find_user(user);
         if (!u) {
             return u.error();
@@ -487,6 +560,9 @@ public:
     result<std::size_t> prune(std::int64_t before_ms, std::size_t max_messages) override {
         if (max_messages == 0) {
             return std::size_t{0};
+        }
+        if (auto indexed = index_tail(); !indexed) {
+            return indexed.error();
         }
         return transact<std::size_t>([&] { return prune_in_transaction(before_ms, max_messages); }, [] {});
     }
@@ -604,13 +680,12 @@ private:
                     return done.error();
                 }
             }
-            if (auto done = insert_inbox(from->id, m.from_seq, m.msg_id); !done) {
-                return done.error();
+            // Inbox and index rows come later, for the whole tail at once (index_tail()).
+            if (!in.client_id.empty()) {
+                batch_client_ids_.insert_or_assign(ClientKey{from->id, in.client_id}, m.msg_id);
             }
+            batch_conversations_.emplace_back(pair_key(from->id, to->id), m.msg_id);
             if (from != to) {
-                if (auto done = insert_inbox(to->id, m.to_seq, m.msg_id); !done) {
-                    return done.error();
-                }
                 conversation_sides_.emplace_back(to->id, from->id);
             }
             conversation_sides_.emplace_back(from->id, to->id);
@@ -632,16 +707,80 @@ private:
         return results;
     }
 
-    result<void> insert_inbox(std::int64_t user, std::uint64_t seq, std::uint64_t msg_id) {
-        auto use = insert_inbox_.use();
-        insert_inbox_.bind(1, user).bind(2, seq).bind(3, msg_id);
-        return insert_inbox_.run();
+    // Writes the inbox entries and index rows of the messages past indexed_through_ (at most
+    // `most` of them), in one transaction, each index's rows in its key order.
+    result<void> index_tail(std::uint64_t most = std::numeric_limits<std::uint64_t>::max()) {
+        const std::uint64_t last = next_msg_id_ - 1;
+        if (last <= indexed_through_) {
+            return {};
+        }
+        const std::uint64_t through = last - indexed_through_ > most ? indexed_through_ + most : last;
+        auto done = transact<bool>(
+            [&]() -> result<bool> {
+                for (Statement* index : {&index_inbox_, &index_conversations_, &index_client_ids_}) {
+                    auto use = index->use();
+                    index->bind(1, indexed_through_).bind(2, through);
+                    if (auto ran = index->run(); !ran) {
+                        return result<bool>(boost::system::in_place_error, ran.error());
+                    }
+                }
+                auto use = set_indexed_through_.use();
+                set_indexed_through_.bind(1, through);
+                if (auto ran = set_indexed_through_.run(); !ran) {
+                    return result<bool>(boost::system::in_place_error, ran.error());
+                }
+                return true;
+            },
+            [] {});
+        if (!done) {
+            return done.error();
+        }
+        indexed_through_ = through;
+        if (through == last) {
+            tail_client_ids_.clear();
+            tail_last_.clear();
+        } else {
+            // What is indexed now is found through the indexes; the maps keep only the tail.
+            const auto indexed = [through](const auto& entry) { return entry.second <= through; };
+            std::erase_if(tail_client_ids_, indexed);
+            std::erase_if(tail_last_, indexed);
+            tail_started_ = std::chrono::steady_clock::now();
+        }
+        return {};
+    }
+
+    static std::uint64_t pair_key(std::int64_t a, std::int64_t b) {
+        return (static_cast<std::uint64_t>(std::min(a, b)) << 32) ^
+               static_cast<std::uint64_t>(std::max(a, b));
     }
 
     // The newest message `sender` stored with `client_id` at or after `oldest_ts`, if any; it may
-    // be one inserted earlier in the current transaction.
+    // be one inserted earlier in the current transaction, or one not indexed yet.
     result<std::optional<StoredMessage>> find_duplicate(std::int64_t sender, const std::string& client_id,
                                                         std::int64_t oldest_ts) {
+        // Messages not indexed yet are newer than every indexed one: look at them first.
+        const ClientKey key{sender, client_id};
+        std::uint64_t newest = 0;
+        if (const auto it = batch_client_ids_.find(key); it != batch_client_ids_.end()) {
+            newest = it->second;
+        } else if (const auto tail = tail_client_ids_.find(key); tail != tail_client_ids_.end()) {
+            newest = tail->second;
+        }
+        if (newest != 0) {
+            auto use = select_message_.use();
+            select_message_.bind(1, newest);
+            auto row = select_message_.step();
+            if (!row) {
+                return row.error();
+            }
+            if (*row && select_message_.int64(1) >= oldest_ts) {
+                auto message = read_message(select_message_, 0);
+                if (!message) {
+                    return message.error();
+                }
+                return std::optional<StoredMessage>(std::move(*message));
+            }
+        }
         auto use = find_duplicate_.use();
         find_duplicate_.bind(1, sender).bind(2, client_id).bind(3, oldest_ts);
         auto row = find_duplicate_.step();
@@ -681,11 +820,15 @@ private:
             if (!row) {
                 return row.error();
             }
-            if (!*row || select_marks_.is_null(0)) {
+            std::uint64_t last = *row && !select_marks_.is_null(0) ? select_marks_.uint64(0) : 0;
+            if (const auto tail = tail_last_.find(pair_key(user, peer)); tail != tail_last_.end()) {
+                last = std::max(last, tail->second);
+            }
+            if (!*row || last == 0) {
                 marks.push_back(0); // they never talked, or retention deleted it all
                 continue;
             }
-            const std::uint64_t up_to = std::min(r.up_to, select_marks_.uint64(0));
+            const std::uint64_t up_to = std::min(r.up_to, last);
             const std::uint64_t read = select_marks_.uint64(1);
             const std::uint64_t delivered = select_marks_.uint64(2);
             const std::uint64_t new_read = r.kind == receipt_kind::read ? std::max(read, up_to) : read;
@@ -706,6 +849,8 @@ private:
         struct Doomed {
             std::int64_t id, sender, recipient;
             std::uint64_t sender_seq, recipient_seq;
+            std::int64_t lo, hi;
+            std::optional<std::string> client_id;
         };
         std::vector<Doomed> doomed;
         {
@@ -720,7 +865,11 @@ private:
                     break;
                 }
                 doomed.push_back({select_oldest_.int64(0), select_oldest_.int64(2), select_oldest_.int64(3),
-                                  select_oldest_.uint64(4), select_oldest_.uint64(5)});
+                                  select_oldest_.uint64(4), select_oldest_.uint64(5), select_oldest_.int64(6),
+                                  select_oldest_.int64(7),
+                                  select_oldest_.is_null(8)
+                                      ? std::nullopt
+                                      : std::optional<std::string>(std::string(select_oldest_.text(8)))});
             }
         }
         if (doomed.empty()) {
@@ -761,6 +910,20 @@ private:
             }
             if (d.recipient != d.sender) {
                 if (auto done = delete_inbox(d.recipient, d.recipient_seq); !done) {
+                    return done.error();
+                }
+            }
+            {
+                auto use = delete_conversation_message_.use();
+                delete_conversation_message_.bind(1, d.lo).bind(2, d.hi).bind(3, d.id);
+                if (auto done = delete_conversation_message_.run(); !done) {
+                    return done.error();
+                }
+            }
+            if (d.client_id) {
+                auto use = delete_client_id_.use();
+                delete_client_id_.bind(1, d.sender).bind(2, *d.client_id).bind(3, d.id);
+                if (auto done = delete_client_id_.run(); !done) {
                     return done.error();
                 }
             }
@@ -926,17 +1089,40 @@ private:
     Connection db_;
     Statement begin_, commit_, rollback_;
     Statement user_by_name_, user_by_id_, insert_user_, update_pushed_seq_;
-    Statement find_duplicate_, insert_message_, insert_inbox_, insert_conversation_;
+    Statement find_duplicate_, select_message_, insert_message_, insert_conversation_;
     Statement select_inbox_, select_history_, select_conversations_, count_unread_;
     Statement select_marks_, update_marks_;
     Statement select_oldest_, raise_seq_floor_, raise_msg_id_floor_, delete_inbox_, delete_message_;
-    Statement conversation_last_, delete_conversation_;
+    Statement delete_conversation_message_, delete_client_id_, conversation_last_, delete_conversation_;
+    Statement index_inbox_, index_conversations_, index_client_ids_, set_indexed_through_;
 
     // The only writer's counters: the database holds no sequence of its own (see the schema).
     std::uint64_t next_msg_id_ = 1;
     std::unordered_map<std::string, User> users_by_name_; // nodes stay put, so User* are stable
     std::unordered_map<std::int64_t, User*> users_by_id_;
     std::vector<User*> dirty_pushed_;
+
+    // The tail: messages committed with id > indexed_through_, whose inbox and index rows are not
+    // written yet (ADR 008). What the hot path must still find in it is kept here: the newest
+    // message per (sender, client id) and per conversation. Both are dropped once indexed.
+    struct ClientKey {
+        std::int64_t sender = 0;
+        std::string client_id;
+        bool operator==(const ClientKey&) const = default;
+    };
+    struct ClientKeyHash {
+        std::size_t operator()(const ClientKey& k) const noexcept {
+            return std::hash<std::string>{}(k.client_id) ^
+                   (static_cast<std::size_t>(k.sender) * 0x9e3779b97f4a7c15ULL);
+        }
+    };
+    std::uint64_t indexed_through_ = 0;
+    std::chrono::steady_clock::time_point tail_started_; // when the oldest tail message committed
+    std::unordered_map<ClientKey, std::uint64_t, ClientKeyHash> tail_client_ids_;
+    std::unordered_map<std::uint64_t, std::uint64_t> tail_last_; // pair_key -> newest msg_id
+    // The same for the append() in progress, merged into the tail once it commits.
+    std::unordered_map<ClientKey, std::uint64_t, ClientKeyHash> batch_client_ids_;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> batch_conversations_;
 
     // Scratch of the append() in progress, kept to reuse their memory.
     std::uint64_t batch_epoch_ = 0;

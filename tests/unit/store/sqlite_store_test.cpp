@@ -1,3 +1,4 @@
+#include "store/sqlite_schema.hpp"
 #include "store/sqlite_store.hpp"
 
 #include "raw_file.hpp"
@@ -133,6 +134,116 @@ TEST(SqliteStore, ReopenAfterPruningEverythingReusesNoIdOrSeq) {
     EXPECT_EQ(r->front().message.to_seq, 4u);
 }
 
+// ADR 008: a commit writes only the message rows; inbox entries and index rows follow later.
+// Closing the store does not index, so a reopen finds an unindexed tail, as after a crash.
+TEST(SqliteStore, MessagesNotIndexedYetAreFoundAndIndexedAtTheNextOpen) {
+    TempDir dir;
+    {
+        auto store = open_sqlite_store(dir.path());
+        ASSERT_TRUE(
+            store
+                ->append(std::vector{chat("alice", "bob", "one", "c1"), chat("bob", "alice", "two")}, t0, day)
+                .has_value());
+        ASSERT_TRUE(store->append(std::vector{chat("alice", "alice", "note")}, t0 + 1, day).has_value());
+        // Before anything reads them, the duplicate check and the receipts already see them.
+        auto again = store->append(std::vector{chat("alice", "bob", "one", "c1")}, t0 + 2, day);
+        ASSERT_TRUE(again.has_value());
+        EXPECT_TRUE(again->front().duplicate);
+        EXPECT_EQ(again->front().message.msg_id, 1u);
+        auto delivered = store->record_receipt({"bob", "alice", receipt_kind::delivered, 99});
+        ASSERT_TRUE(delivered.has_value());
+        EXPECT_EQ(*delivered, 2u) << "clamped to the pair's last message, not indexed yet";
+    }
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"), "0") << "the tail was left unindexed";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "0");
+
+    {
+        auto store = open_sqlite_store(dir.path()); // indexes the tail, then closes
+    }
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"), "5") << "2 + 2 + 1 for the note to self";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversation_messages"), "3");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM client_ids"), "1");
+    auto store = open_sqlite_store(dir.path());
+    auto inbox = store->inbox_since("alice", 0, 10);
+    ASSERT_TRUE(inbox.has_value());
+    ASSERT_EQ(inbox->size(), 3u);
+    EXPECT_EQ((*inbox)[0].seq, 1u);
+    EXPECT_EQ((*inbox)[2].message.text, "note");
+    EXPECT_EQ(store->last_seq("alice").value(), 3u);
+    auto next = store->append(std::vector{chat("bob", "alice", "three"), chat("alice", "bob", "one", "c1")},
+                              t0 + 3, day);
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ((*next)[0].message.msg_id, 4u);
+    EXPECT_EQ((*next)[0].message.to_seq, 4u) << "seqs go on from the indexed inbox: no gap, no reuse";
+    EXPECT_TRUE((*next)[1].duplicate) << "found through the client-id index now";
+    auto history = store->history("bob", "alice", 0, 10);
+    ASSERT_TRUE(history.has_value());
+    ASSERT_EQ(history->size(), 3u);
+    EXPECT_EQ(history->front().text, "three");
+}
+
+TEST(SqliteStore, MaintainIndexesTheTailInSteps) {
+    TempDir dir;
+    auto store = open_sqlite_store(dir.path());
+    const auto indexed_through = [&] {
+        store.reset(); // the file is locked while open
+        const std::string value =
+            raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'");
+        store = open_sqlite_store(dir.path());
+        return value;
+    };
+    std::vector<NewMessage> batch;
+    for (int i = 0; i < 5000; ++i) {
+        batch.push_back(chat("u" + std::to_string(i % 7), "v" + std::to_string(i % 5),
+                             "m" + std::to_string(i), "id" + std::to_string(i)));
+    }
+    ASSERT_TRUE(store->append(batch, t0, day).has_value());
+    ASSERT_TRUE(store->maintain().has_value());
+    // A retry of a message indexed by that step and of one still in the tail: both duplicates.
+    auto retry = store->append(std::vector{batch[10], batch[4500]}, t0 + 1, day);
+    ASSERT_TRUE(retry.has_value());
+    EXPECT_TRUE((*retry)[0].duplicate);
+    EXPECT_EQ((*retry)[0].message.msg_id, 11u);
+    EXPECT_TRUE((*retry)[1].duplicate);
+    EXPECT_EQ((*retry)[1].message.msg_id, 4501u);
+    EXPECT_EQ(indexed_through(), "4096") << "one step of a tail that large; reopening indexes the rest";
+    ASSERT_TRUE(store->append(std::vector{chat("v0", "u0", "more")}, t0 + 2, day).has_value());
+    auto page = store->inbox_since("v0", 0, 5000);
+    ASSERT_TRUE(page.has_value());
+    EXPECT_EQ(page->size(), 1001u) << "a read indexes what is not indexed yet first";
+    EXPECT_EQ(indexed_through(), "5001");
+}
+
+TEST(SqliteStore, MigratesAVersion1DatabaseAndKeepsItsMessages) {
+    TempDir dir;
+    const std::string v1(sqlite_migrations().front().sql);
+    raw_sql(db_file(dir), v1 +
+                              "INSERT INTO users (id, name) VALUES (1, 'alice'), (2, 'bob');"
+                              "INSERT INTO messages (id, ts, sender, recipient, lo, hi, sender_seq, "
+                              "recipient_seq, client_id, body) "
+                              "VALUES (1, " +
+                              std::to_string(t0) +
+                              ", 1, 2, 1, 2, 1, 1, 'c1', 'old');"
+                              "INSERT INTO inbox (user, seq, msg_id) VALUES (1, 1, 1), (2, 1, 1);"
+                              "INSERT INTO conversations (user, peer) VALUES (1, 2), (2, 1);"
+                              "PRAGMA user_version = 1; PRAGMA application_id = " +
+                              std::to_string(0x50524c59) + ";");
+    { auto migrated = open_sqlite_store(dir.path()); }
+    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), "2");
+    auto store = open_sqlite_store(dir.path());
+    auto history = store->history("alice", "bob", 0, 10);
+    ASSERT_TRUE(history.has_value());
+    ASSERT_EQ(history->size(), 1u);
+    EXPECT_EQ(history->front().text, "old");
+    auto retry = store->append(std::vector{chat("alice", "bob", "old", "c1")}, t0 + 1, day);
+    ASSERT_TRUE(retry.has_value());
+    EXPECT_TRUE(retry->front().duplicate) << "the client id moved into the new index";
+    auto next = store->append(std::vector{chat("bob", "alice", "new")}, t0 + 2, day);
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(next->front().message.msg_id, 2u);
+    EXPECT_EQ(next->front().message.from_seq, 2u);
+}
+
 TEST(SqliteStore, CreatesTheDataDirectory) {
     TempDir dir;
     const fs::path nested = dir.path() / "a" / "b";
@@ -148,7 +259,7 @@ TEST(SqliteStore, UsesWalModeAndRecordsItsSchema) {
         ASSERT_TRUE(store->append(std::vector{chat("alice", "bob", "x")}, t0, day).has_value());
     }
     EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA journal_mode"), "wal"); // WAL mode is kept in the file
-    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), "1");
+    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), "2");
     EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA application_id"), std::to_string(0x50524c59));
 }
 
