@@ -28,30 +28,38 @@ struct NameHash {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
-// (sender, client id) of a message sent with an id: the idempotency key.
+// (sender, client id) of a message sent with an id: the idempotency key. Its hash is computed
+// once and kept: the map holds one key per message sent with an id, and every growth of the
+// table would otherwise hash all of their strings again.
+std::size_t client_key_hash(UserIndex from, std::string_view id) {
+    return std::hash<std::string_view>{}(id) ^ (std::size_t{from} * 0x9e3779b97f4a7c15ULL);
+}
 struct ClientKey {
+    std::size_t hash = 0;
     UserIndex from = 0;
     std::string id;
 };
 struct ClientKeyView {
+    std::size_t hash = 0;
     UserIndex from = 0;
     std::string_view id;
 };
+ClientKeyView client_key(UserIndex from, std::string_view id) {
+    return {client_key_hash(from, id), from, id};
+}
 struct ClientKeyHash {
     using is_transparent = void;
-    std::size_t operator()(const ClientKeyView& k) const noexcept {
-        return std::hash<std::string_view>{}(k.id) ^ (std::size_t{k.from} * 0x9e3779b97f4a7c15ULL);
-    }
-    std::size_t operator()(const ClientKey& k) const noexcept { return (*this)(ClientKeyView{k.from, k.id}); }
+    std::size_t operator()(const ClientKeyView& k) const noexcept { return k.hash; }
+    std::size_t operator()(const ClientKey& k) const noexcept { return k.hash; }
 };
 struct ClientKeyEqual {
     using is_transparent = void;
-    static ClientKeyView view(const ClientKey& k) { return {k.from, k.id}; }
+    static ClientKeyView view(const ClientKey& k) { return {k.hash, k.from, k.id}; }
     static ClientKeyView view(const ClientKeyView& k) { return k; }
     template <class A, class B> bool operator()(const A& a, const B& b) const noexcept {
         const ClientKeyView x = view(a);
         const ClientKeyView y = view(b);
-        return x.from == y.from && x.id == y.id;
+        return x.hash == y.hash && x.from == y.from && x.id == y.id;
     }
 };
 
@@ -113,7 +121,7 @@ public:
             const UserIndex from = intern(in.from);
             const UserIndex to = intern(in.to);
             if (idempotency_window_ms > 0 && !in.client_id.empty()) {
-                const auto found = by_client_id_.find(ClientKeyView{from, in.client_id});
+                const auto found = by_client_id_.find(client_key(from, in.client_id));
                 if (found != by_client_id_.end() &&
                     message(found->second).ts_ms >= window_start(now_ms, idempotency_window_ms)) {
                     results.push_back({stored(found->second), true});
@@ -139,7 +147,8 @@ public:
             }
             by_conversation_[conversation_key(from, to)].push_back(msg_id);
             if (!m.client_id.empty()) {
-                by_client_id_.insert_or_assign(ClientKey{from, m.client_id}, msg_id);
+                const ClientKeyView key = client_key(from, m.client_id);
+                by_client_id_.insert_or_assign(ClientKey{key.hash, from, m.client_id}, msg_id);
             }
             results.push_back(
                 {StoredMessage{msg_id, now_ms, in.from, in.to, in.text, m.from_seq, m.to_seq}, false});
@@ -263,7 +272,7 @@ public:
                 users_[m.to].inbox.pop_front();
             }
             if (!m.client_id.empty()) {
-                const auto owner = by_client_id_.find(ClientKeyView{m.from, m.client_id});
+                const auto owner = by_client_id_.find(client_key(m.from, m.client_id));
                 if (owner != by_client_id_.end() && owner->second == msg_id) {
                     by_client_id_.erase(owner);
                 }
