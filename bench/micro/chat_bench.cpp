@@ -38,10 +38,11 @@ public:
 class Loop final : public ShardLink, public StorageQueue, public ShardPoster {
 public:
     void request_flush() override {}
-    void submit(std::vector<StorageRequest> batch) override {
+    void submit(std::vector<StorageRequest>& batch) override {
         for (auto& request : batch) {
             submitted.push_back(std::move(request));
         }
+        batch.clear();
     }
     void post(unsigned, std::vector<Delivery> batch) override {
         for (auto& d : batch) {

@@ -201,8 +201,7 @@ void Router::queue(StorageRequest request) {
 
 void Router::flush() {
     if (!pending_.empty()) {
-        storage_.submit(std::move(pending_));
-        pending_ = {};
+        storage_.submit(pending_); // leaves pending_ empty, its capacity kept for the next pass
     }
 }
 

@@ -268,8 +268,12 @@ void StorageEngine::post_all() {
     while (outboxes_pending_ != 0) {
         const auto shard = static_cast<unsigned>(std::countr_zero(outboxes_pending_));
         outboxes_pending_ &= outboxes_pending_ - 1;
+        const std::size_t posted = outboxes_[shard].size();
         poster_.post(shard, std::move(outboxes_[shard]));
+        // The vector went with the post; sized like this one, the next grows in one step, not
+        // by doubling through every size on the way.
         outboxes_[shard] = {};
+        outboxes_[shard].reserve(posted);
     }
 }
 

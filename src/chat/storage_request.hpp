@@ -68,8 +68,9 @@ using StorageRequest =
 class StorageQueue {
 public:
     virtual ~StorageQueue() = default;
-    // Queues `batch`; requests from one caller are handled in order. Any thread.
-    virtual void submit(std::vector<StorageRequest> batch) = 0;
+    // Takes every request out of `batch`, leaving it empty but with its capacity, so the caller's
+    // next batch reuses the memory; requests from one caller are handled in order. Any thread.
+    virtual void submit(std::vector<StorageRequest>& batch) = 0;
 
 protected:
     StorageQueue() = default;

@@ -34,12 +34,13 @@ void StorageWorker::stop() {
     }
 }
 
-void StorageWorker::submit(std::vector<chat::StorageRequest> batch) {
+void StorageWorker::submit(std::vector<chat::StorageRequest>& batch) {
     if (inline_) {
         // Deliveries are posted to the shards inside process(), under the lock, so each shard
         // receives them in the order the store assigned seqs (docs/threads.md).
         std::lock_guard lock(mutex_);
         engine_.process(batch);
+        batch.clear();
         prune_if_due(steady::now());
         return;
     }
@@ -52,6 +53,7 @@ void StorageWorker::submit(std::vector<chat::StorageRequest> batch) {
         } else {
             queue_.insert(queue_.end(), std::make_move_iterator(batch.begin()),
                           std::make_move_iterator(batch.end()));
+            batch.clear();
         }
     }
     if (was_empty) {

@@ -34,7 +34,7 @@ public:
     void stop();
 
     // chat::StorageQueue. Any thread.
-    void submit(std::vector<chat::StorageRequest> batch) override;
+    void submit(std::vector<chat::StorageRequest>& batch) override;
 
 private:
     using steady = std::chrono::steady_clock;

@@ -59,10 +59,11 @@ public:
 class ChatPipeline : public ::testing::Test, public ShardLink, public StorageQueue, public ShardPoster {
 protected:
     void request_flush() override { ++flush_requests; }
-    void submit(std::vector<StorageRequest> batch) override {
+    void submit(std::vector<StorageRequest>& batch) override {
         ++batches_submitted;
         submitted.insert(submitted.end(), std::make_move_iterator(batch.begin()),
                          std::make_move_iterator(batch.end()));
+        batch.clear();
     }
     void post(unsigned shard, std::vector<Delivery> batch) override {
         posted.emplace_back(shard, std::move(batch));
