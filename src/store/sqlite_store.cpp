@@ -386,11 +386,13 @@ public:
         // Index when the tail is big enough for sorted inserts to share pages, or a second old,
         // so a login rarely has to wait for indexing; one step at a time, so the batches queued
         // meanwhile wait for one step only (about 40 ms here), not for the whole tail (ADR 008).
+        // A step takes a quarter of the tail when that is more: a batch may bring more than one
+        // step's worth, and the tail must not grow without bound under load.
         constexpr std::uint64_t step = 4096;
         const std::uint64_t tail = next_msg_id_ - 1 - indexed_through_;
         if (tail >= step ||
             (tail > 0 && std::chrono::steady_clock::now() - tail_started_ >= std::chrono::seconds(1))) {
-            return index_tail(step);
+            return index_tail(std::max(step, tail / 4));
         }
         return {};
     }

@@ -214,6 +214,27 @@ TEST(SqliteStore, MaintainIndexesTheTailInSteps) {
     EXPECT_EQ(indexed_through(), "5001");
 }
 
+TEST(SqliteStore, IndexingKeepsUpWhenBatchesOutgrowAStep) {
+    TempDir dir;
+    auto store = open_sqlite_store(dir.path());
+    std::uint64_t appended = 0;
+    for (int round = 0; round < 12; ++round) {
+        std::vector<NewMessage> batch;
+        for (int i = 0; i < 10000; ++i) {
+            batch.push_back(chat("u" + std::to_string(i % 11), "v" + std::to_string(i % 13), "m"));
+        }
+        ASSERT_TRUE(store->append(batch, t0, day).has_value());
+        appended += batch.size();
+        ASSERT_TRUE(store->maintain().has_value());
+    }
+    store.reset();
+    const auto indexed =
+        std::stoull(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"));
+    // One 4,096-message step per 10,000-message batch would leave 70,000 behind; a quarter of the
+    // tail per step keeps what is left near four batches' worth.
+    EXPECT_GE(indexed, appended - 40000) << "the tail grew without bound";
+}
+
 TEST(SqliteStore, MigratesAVersion1DatabaseAndKeepsItsMessages) {
     TempDir dir;
     const std::string v1(sqlite_migrations().front().sql);
