@@ -115,8 +115,8 @@ void encode_chat(std::string& out, const ChatEvent& chat) {
     // One allocation instead of the four or five that doubling would take: this runs twice for
     // every stored chat. The fixed part, three 20-digit numbers and room for a few escapes.
     constexpr std::size_t fixed = 160;
-    out.reserve(out.size() + fixed + chat.from_user_id.size() + chat.to_user_id.size() +
-                chat.message.size() + chat.message.size() / 8);
+    out.reserve(out.size() + fixed + chat.from_user_id.size() + chat.to_user_id.size() + chat.message.size() +
+                chat.message.size() / 8);
     out.append(R"({"type":"chat",)");
     append_chat_fields(out, chat);
     if (chat.outgoing) {
