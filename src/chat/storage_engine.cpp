@@ -83,13 +83,10 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
             ++messages_stored_;
             // A note to oneself reaches every session of the user, the sending one too.
             to_user(m.to,
-                    Delivery{Delivery::kind::message, m.to, 0, 0, encode_chat(m, m.to_seq, false), m.to_seq},
-                    m.to_seq);
+                    Delivery{Delivery::kind::message, m.to, 0, 0, encode_chat(m, m.to_seq, false), m.to_seq});
             if (m.from != m.to) {
-                to_user(m.from,
-                        Delivery{Delivery::kind::message, m.from, 0, origin.session,
-                                 encode_chat(m, m.from_seq, true), m.from_seq},
-                        m.from_seq);
+                to_user(m.from, Delivery{Delivery::kind::message, m.from, 0, origin.session,
+                                         encode_chat(m, m.from_seq, true), m.from_seq});
             }
         }
         std::string ack;
@@ -235,8 +232,8 @@ std::size_t StorageEngine::prune_step() {
     return deleted ? *deleted : 0;
 }
 
-bool StorageEngine::to_user(const std::string& user, Delivery d, std::uint64_t seq) {
-    ShardMask shards = seq == 0 ? directory_.shards_of(user) : directory_.reach(user, seq);
+bool StorageEngine::to_user(const std::string& user, Delivery d) {
+    ShardMask shards = d.seq == 0 ? directory_.shards_of(user) : directory_.reach(user, d.seq);
     if (shards == 0) {
         return false;
     }
