@@ -2,7 +2,6 @@
 #include "net/connection.hpp"
 
 #include "net/connection_limiter.hpp"
-#include "net/exact_allocator.hpp"
 #include "net/http_api.hpp"
 #include "net/http_request.hpp"
 #include "net/http_response.hpp"
@@ -15,12 +14,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/bind_allocator.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/socket_base.hpp>
-
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -76,51 +74,54 @@ std::string_view to_string(close_reason why) {
     return "unknown";
 }
 
-Connection::Connection(Shard& shard, TcpSocket socket, std::string peer_address)
-    : shard_(shard), socket_(std::move(socket)),
+Connection::Connection(Shard& shard, int fd, std::string peer_address)
+    : shard_(shard), fd_(fd),
       reader_(ws::peer::client, ws::ReaderLimits{shard.config().max_frame_bytes}),
       flood_(shard.frame_limit(), shard.byte_limit(), clock::now()), peer_address_(std::move(peer_address)),
       last_received_(clock::now()), phase_timer_(last_received_) {}
 
-Connection::~Connection() = default;
+Connection::~Connection() {
+    if (fd_ >= 0) {
+        ::close(fd_); // never started, or the shard is going away
+    }
+}
 
 void Connection::start() {
-    boost::system::error_code ec;
-    socket_.non_blocking(true, ec);
-    socket_.set_option(boost::asio::ip::tcp::no_delay(true), ec);
+    const int one = 1;
+    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (const TlsContext* context = shard_.tls()) {
         // The handshake runs in the http phase, so the handshake timeout, counted from accept,
         // covers it.
-        tls_ = TlsSession::create(*context, socket_.native_handle());
+        tls_ = TlsSession::create(*context, fd_);
         if (!tls_) {
             destroy(close_reason::io_error);
             return;
         }
     }
     arm_read();
+    // Registering reports the socket's readiness as it is now: bytes that came with the
+    // connection are read in this pass.
+    if (const int error = shard_.loop().watch(fd_, *this); error != 0) {
+        spdlog::warn("cannot watch a new connection: {}", std::strerror(error));
+        destroy(close_reason::io_error);
+    }
+}
+
+void Connection::on_ready(std::uint32_t events) {
+    // What follows may close and release this connection; it lives until the report is handled.
+    const auto self = shared_from_this();
+    constexpr std::uint32_t failed = EPOLLERR | EPOLLHUP;
+    if (write_armed_ && (events & (EPOLLOUT | failed)) != 0) {
+        write_armed_ = false;
+        flush();
+    }
+    if (read_armed_ && (events & (EPOLLIN | EPOLLRDHUP | failed)) != 0) {
+        read_armed_ = false;
+        on_readable();
+    }
 }
 
 // ---- input ----------------------------------------------------------------------------------
-
-void Connection::arm_read() {
-    if (read_armed_ || phase_ == phase::closed) {
-        return;
-    }
-    read_armed_ = true;
-    socket_.async_wait(
-        boost::asio::socket_base::wait_read,
-        boost::asio::bind_allocator(ExactAllocator<void>{},
-                                    [self = shared_from_this()](const boost::system::error_code& ec) {
-                                        self->read_armed_ = false;
-                                        if (ec) {
-                                            if (ec != boost::asio::error::operation_aborted) {
-                                                self->destroy(close_reason::io_error);
-                                            }
-                                            return;
-                                        }
-                                        self->on_readable();
-                                    }));
-}
 
 void Connection::on_readable() {
     if (tls_) {
@@ -132,7 +133,7 @@ void Connection::on_readable() {
     // consumed between the last EAGAIN and re-arming below.
     std::span<char> buffer = shard_.read_buffer();
     while (phase_ != phase::closed) {
-        const ssize_t n = ::recv(socket_.native_handle(), buffer.data(), buffer.size(), 0);
+        const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
         if (n > 0) {
             last_received_ = clock::now();
             consume(buffer.first(static_cast<std::size_t>(n)));
@@ -171,7 +172,7 @@ bool Connection::input_paused() const {
 void Connection::resume_reading() {
     // Posted, not called: we are inside the Router's delivery loop, and reading runs the Router.
     // Bytes may already wait in the socket with no new edge to come, so read before waiting.
-    boost::asio::post(socket_.get_executor(), [self = shared_from_this()] {
+    shard_.loop().defer([self = shared_from_this()] {
         if (self->phase_ == phase::closed || self->read_armed_ || self->input_paused()) {
             return;
         }
@@ -500,24 +501,6 @@ void Connection::mark_dirty() {
     }
 }
 
-void Connection::arm_write() {
-    if (write_armed_ || phase_ == phase::closed) {
-        return;
-    }
-    write_armed_ = true;
-    socket_.async_wait(boost::asio::socket_base::wait_write,
-                       [self = shared_from_this()](const boost::system::error_code& ec) {
-                           self->write_armed_ = false;
-                           if (ec) {
-                               if (ec != boost::asio::error::operation_aborted) {
-                                   self->destroy(close_reason::io_error);
-                               }
-                               return;
-                           }
-                           self->flush();
-                       });
-}
-
 void Connection::flush() {
     if (phase_ == phase::closed || write_armed_) {
         return; // a writable wait is pending: it will flush
@@ -544,7 +527,7 @@ void Connection::flush() {
         msghdr msg{};
         msg.msg_iov = iov.data();
         msg.msg_iovlen = n;
-        const ssize_t written = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t written = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (written < 0) {
             if (errno == EINTR) {
                 continue;
@@ -597,8 +580,7 @@ void Connection::after_write_drained() {
         // TLS: a FIN without close_notify is a truncation to some TLS stacks, and close_notify
         // would stop some from sending their close frame back; close_timeout bounds the wait.
         if (!tls_) {
-            boost::system::error_code ec;
-            socket_.shutdown(TcpSocket::shutdown_send, ec);
+            ::shutdown(fd_, SHUT_WR);
         }
     }
 }
@@ -635,8 +617,10 @@ void Connection::destroy(close_reason why) {
     if (tls_) {
         tls_->close_notify();
     }
-    boost::system::error_code ec;
-    socket_.close(ec); // completes pending waits with operation_aborted
+    read_armed_ = write_armed_ = false;
+    shard_.loop().forget(fd_, *this);
+    ::close(fd_);
+    fd_ = -1;
     out_.clear();
     out_bytes_ = 0;
     shard_.limiter().release(peer_address_);

@@ -8,13 +8,10 @@
 #include "chat/router.hpp"
 #include "chat/session_sink.hpp"
 #include "net/close_reason.hpp"
+#include "net/event_loop.hpp"
 #include "net/held_bytes.hpp"
 #include "net/token_bucket.hpp"
 #include "net/ws_frame.hpp"
-
-#include "net/socket_types.hpp"
-
-#include <boost/asio/ip/tcp.hpp>
 
 #include <array>
 #include <chrono>
@@ -31,18 +28,24 @@ class TlsSession;
 enum class tls_status : unsigned char;
 struct HttpRequest;
 
-class Connection final : public chat::SessionSink, public std::enable_shared_from_this<Connection> {
+class Connection final : public chat::SessionSink,
+                         public Pollable,
+                         public std::enable_shared_from_this<Connection> {
 public:
     using clock = std::chrono::steady_clock;
 
-    // `peer_address` was admitted by the shard's ConnectionLimiter; destroy() releases it.
-    Connection(Shard& shard, TcpSocket socket, std::string peer_address);
+    // Takes ownership of `fd`, a connected non-blocking TCP socket. `peer_address` was admitted by
+    // the shard's ConnectionLimiter; destroy() releases it.
+    Connection(Shard& shard, int fd, std::string peer_address);
     ~Connection() override;
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
 
-    // Starts reading. Called once, right after accept.
+    // Registers with the shard's loop and starts reading. Called once, right after accept.
     void start();
+
+    // Pollable: the socket became readable or writable (or failed).
+    void on_ready(std::uint32_t events) override;
 
     // chat::SessionSink: queues a JSON text message for this loop pass's write. Refuses (and starts
     // closing the session with 1008) when the queue would exceed its byte limit.
@@ -91,8 +94,10 @@ private:
         std::size_t size() const { return header_len + bytes->size(); }
     };
 
-    void arm_read();
-    void arm_write();
+    // "Tell me when": the loop reports every change of readiness, and these say which reports
+    // are wanted (no system call; the socket was registered once, ADR 009).
+    void arm_read() { read_armed_ = phase_ != phase::closed; }
+    void arm_write() { write_armed_ = phase_ != phase::closed; }
     void on_readable();
     // Handles freshly read bytes; `fresh` lives in the shard's read buffer.
     void consume(std::span<char> fresh);
@@ -125,8 +130,8 @@ private:
 
     // Members are ordered to leave no padding: every connected session holds one Connection.
     Shard& shard_;
-    TcpSocket socket_;
     std::unique_ptr<TlsSession> tls_; // null on a plain TCP port
+    int fd_;                          // -1 once closed
     phase phase_ = phase::http;
     close_reason close_reason_ = close_reason::none;
     bool read_armed_ = false;

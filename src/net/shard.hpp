@@ -1,17 +1,14 @@
-// A shard: one thread, one io_context, its own SO_REUSEPORT listener, its own Router and the
+// A shard: one thread, one event loop, its own SO_REUSEPORT listener, its own Router and the
 // connections accepted on it, for their whole life. Inside a shard nothing is locked; the storage
-// thread reaches it only by posting batches of deliveries to its io_context (deliver()).
+// thread reaches it only by posting batches of deliveries to its loop (deliver()).
 #pragma once
 
 #include "chat/router.hpp"
+#include "net/event_loop.hpp"
 #include "net/server_config.hpp"
 #include "net/token_bucket.hpp"
 
-#include "net/socket_types.hpp"
-#include <boost/asio/io_context.hpp>
-
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/steady_timer.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -75,13 +72,25 @@ public:
     ConnectionLimiter& limiter() { return services_.limiter; }
     unsigned index() const { return index_; }
     std::span<char> read_buffer() { return read_buffer_; }
+    EventLoop& loop() { return loop_; }
     void mark_dirty(std::shared_ptr<Connection> connection);
     void remove(Connection& connection);
 
 private:
-    void accept_next();
+    // The listening socket's entry in the loop (level-triggered: a backlog left over after one
+    // pass's accepts is reported again).
+    struct Listener final : Pollable {
+        Shard* shard = nullptr;
+        int fd = -1;
+        void on_ready(std::uint32_t /*events*/) override { shard->accept_ready(); }
+    };
+
+    void accept_ready();
+    // Out of descriptors or memory: stop watching the listener for a while instead of spinning.
+    void pause_accepting();
+    void admit(int fd);
     // Answers a connection over a limit with a 503 and closes it.
-    static void refuse(TcpSocket& socket, std::string_view why);
+    static void refuse(int fd, std::string_view why);
     void schedule_tick();
     void on_tick();
     void end_of_pass();
@@ -93,11 +102,11 @@ private:
     RateLimit frame_limit_;
     RateLimit byte_limit_;
     const TlsContext* tls_;
-    boost::asio::io_context io_{1};
-    TcpAcceptor acceptor_;
-    boost::asio::steady_timer tick_timer_;
-    boost::asio::steady_timer accept_retry_timer_;
-    boost::asio::steady_timer shutdown_timer_;
+    EventLoop loop_;
+    Listener listener_;
+    EventLoop::TimerId tick_timer_ = 0;
+    EventLoop::TimerId accept_retry_timer_ = 0;
+    EventLoop::TimerId shutdown_timer_ = 0;
     chat::Router router_;
     std::vector<std::shared_ptr<Connection>> connections_;
     std::vector<std::shared_ptr<Connection>> dirty_;

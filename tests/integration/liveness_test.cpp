@@ -5,10 +5,14 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <thread>
+#include <vector>
 
 namespace parley::testing {
 namespace {
@@ -169,6 +173,62 @@ TEST(Liveness, SigtermClosesSessionsWith1001AndExitsZero) {
     EXPECT_EQ(a.wait_closed(), 1001);
     EXPECT_EQ(b.wait_closed(), 1001);
     EXPECT_EQ(server.stop(SIGTERM), "exited 0");
+}
+
+// How often `needle` occurs in `text`.
+std::size_t occurrences(const std::string& text, std::string_view needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) {
+        ++n;
+    }
+    return n;
+}
+
+TEST(Liveness, RunningOutOfFileDescriptorsPausesAcceptingAndRecovers) {
+    // What we tried: more clients than the process may open files, so accept() fails with EMFILE
+    // while the rest wait in the listen backlog. The listener stays readable all that time; the
+    // server must back off (one warning per 100 ms retry, not a busy loop), and serve the clients
+    // that waited once descriptors are available again.
+    // The limit is raised again before any connection closes: under the sanitizers, UBSan's type
+    // checks open a pipe and would themselves fail at the limit.
+    ParleyProcess server({"--max-connections", "1000"}); // let the kernel's limit be the one hit
+    const auto open_now = static_cast<rlim_t>(std::distance(
+        std::filesystem::directory_iterator("/proc/" + std::to_string(server.pid()) + "/fd"),
+        std::filesystem::directory_iterator{}));
+    rlimit normal{};
+    ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, nullptr, &normal), 0);
+    // Only the soft limit: a lowered hard limit could not be raised again without privileges.
+    const rlimit low{open_now + 8, normal.rlim_max};
+    ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, &low, nullptr), 0);
+    std::vector<TestClient> clients;
+    for (int i = 0; i < 30; ++i) {
+        clients.push_back(TestClient::raw(server.port()));
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (occurrences(server.log(), "accept failed") == 0 && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_GE(occurrences(server.log(), "accept failed"), 1u) << server.log();
+    const std::size_t before = occurrences(server.log(), "accept failed");
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    // About 5 retries in 500 ms; a loop spinning on the readable listener would log thousands.
+    EXPECT_LE(occurrences(server.log(), "accept failed") - before, 20u);
+
+    ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, &normal, nullptr), 0);
+    // Every client that waited in the backlog is accepted and answered.
+    for (TestClient& c : clients) {
+        c.send_bytes("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    }
+    for (TestClient& c : clients) {
+        EXPECT_EQ(c.read_until("\r\n\r\n").rfind("HTTP/1.1 200", 0), 0u);
+    }
+    clients.clear();
+    TestClient a(server.port());
+    TestClient b(server.port());
+    a.login("after-emfile-a");
+    b.login("after-emfile-b");
+    a.send_text(R"({"type":"chat","to_user_id":"after-emfile-b","message":"still here"})");
+    EXPECT_EQ(str(b.receive_type("chat"), "message"), "still here");
 }
 
 TEST(Liveness, SigintWithNoSessionsExitsZero) {
