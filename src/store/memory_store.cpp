@@ -120,13 +120,18 @@ public:
         for (const NewMessage& in : batch) {
             const UserIndex from = intern(in.from);
             const UserIndex to = intern(in.to);
-            if (idempotency_window_ms > 0 && !in.client_id.empty()) {
-                const auto found = by_client_id_.find(client_key(from, in.client_id));
-                if (found != by_client_id_.end() &&
-                    message(found->second).ts_ms >= window_start(now_ms, idempotency_window_ms)) {
-                    results.push_back({stored(found->second), true});
+            // One probe of the id table for both the duplicate check and the insert: the table
+            // holds an entry per message sent with an id, and each probe is a cache miss.
+            std::uint64_t* id_slot = nullptr;
+            if (!in.client_id.empty()) {
+                const ClientKeyView key = client_key(from, in.client_id);
+                auto [it, inserted] = by_client_id_.try_emplace(ClientKey{key.hash, from, in.client_id}, 0);
+                if (!inserted && idempotency_window_ms > 0 &&
+                    message(it->second).ts_ms >= window_start(now_ms, idempotency_window_ms)) {
+                    results.push_back({stored(it->second), true});
                     continue;
                 }
+                id_slot = &it->second;
             }
             const std::uint64_t msg_id = next_msg_id_++;
             if (messages_.empty()) {
@@ -146,9 +151,8 @@ public:
                 recipient.conversations[from].last_msg_id = msg_id;
             }
             by_conversation_[conversation_key(from, to)].push_back(msg_id);
-            if (!m.client_id.empty()) {
-                const ClientKeyView key = client_key(from, m.client_id);
-                by_client_id_.insert_or_assign(ClientKey{key.hash, from, m.client_id}, msg_id);
+            if (id_slot != nullptr) {
+                *id_slot = msg_id; // the newest message with this id, as before
             }
             results.push_back(
                 {StoredMessage{msg_id, now_ms, in.from, in.to, in.text, m.from_seq, m.to_seq}, false});
