@@ -11,6 +11,8 @@
 
 #include <sqlite3.h>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -372,8 +374,12 @@ public:
             if (indexed_through_ + 1 == next_msg_id_before && next_msg_id_ != next_msg_id_before) {
                 tail_started_ = std::chrono::steady_clock::now();
             }
-            for (auto& [key, msg_id] : batch_client_ids_) {
-                tail_client_ids_.insert_or_assign(key, msg_id);
+            if (tail_client_ids_.empty()) {
+                tail_client_ids_.swap(batch_client_ids_); // the common case after a full index step
+            } else {
+                for (const auto& [key, msg_id] : batch_client_ids_) {
+                    tail_client_ids_.insert_or_assign(key, msg_id);
+                }
             }
             for (const auto& [pair, msg_id] : batch_conversations_) {
                 tail_last_[pair] = msg_id;
@@ -744,8 +750,8 @@ private:
         } else {
             // What is indexed now is found through the indexes; the maps keep only the tail.
             const auto indexed = [through](const auto& entry) { return entry.second <= through; };
-            std::erase_if(tail_client_ids_, indexed);
-            std::erase_if(tail_last_, indexed);
+            boost::unordered::erase_if(tail_client_ids_, indexed);
+            boost::unordered::erase_if(tail_last_, indexed);
             tail_started_ = std::chrono::steady_clock::now();
         }
         return {};
@@ -1120,10 +1126,11 @@ private:
     };
     std::uint64_t indexed_through_ = 0;
     std::chrono::steady_clock::time_point tail_started_; // when the oldest tail message committed
-    std::unordered_map<ClientKey, std::uint64_t, ClientKeyHash> tail_client_ids_;
-    std::unordered_map<std::uint64_t, std::uint64_t> tail_last_; // pair_key -> newest msg_id
+    // Open addressing (Boost's flat maps): one lookup per chat with an id, no node per entry.
+    boost::unordered_flat_map<ClientKey, std::uint64_t, ClientKeyHash> tail_client_ids_;
+    boost::unordered_flat_map<std::uint64_t, std::uint64_t> tail_last_; // pair_key -> newest msg_id
     // The same for the append() in progress, merged into the tail once it commits.
-    std::unordered_map<ClientKey, std::uint64_t, ClientKeyHash> batch_client_ids_;
+    boost::unordered_flat_map<ClientKey, std::uint64_t, ClientKeyHash> batch_client_ids_;
     std::vector<std::pair<std::uint64_t, std::uint64_t>> batch_conversations_;
 
     // Scratch of the append() in progress, kept to reuse their memory.
