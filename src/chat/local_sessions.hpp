@@ -31,6 +31,8 @@ public:
     std::size_t send_to(std::string_view user, const SharedText& text, std::uint64_t except);
     // The session with this id, or null (also for the id of a session that has closed).
     LocalSession* find(std::uint64_t session_id);
+    // How many sessions `user` has on this shard.
+    std::size_t count_of(std::string_view user) const { return by_user_.count(user); }
     // The sessions of `user` on this shard (a copy: closing one may change the table).
     std::vector<LocalSession> sessions_of(std::string_view user) const;
     std::size_t user_count() const { return users_; }

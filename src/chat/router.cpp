@@ -153,7 +153,7 @@ void Router::on_chat(SessionState& state, SessionSink& session, const protocol::
     const auto cost = static_cast<std::uint32_t>(chat.message.size() + chat.to_user_id.size() + 64);
     state.inflight_bytes += cost;
     queue(StoreChat{origin(state), state.user_id, canonical_user(chat.to_user_id), std::string(chat.message),
-                    std::string(chat.id_json), cost});
+                    std::string(chat.id_json), cost, local_.count_of(state.user_id) > 1});
 }
 
 void Router::on_ping(SessionSink& session, const protocol::PingRequest& ping) {

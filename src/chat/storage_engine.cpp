@@ -85,8 +85,17 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
             to_user(m.to,
                     Delivery{Delivery::kind::message, m.to, 0, 0, encode_chat(m, m.to_seq, false), m.to_seq});
             if (m.from != m.to) {
-                to_user(m.from, Delivery{Delivery::kind::message, m.from, 0, origin.session,
-                                         encode_chat(m, m.from_seq, true), m.from_seq});
+                // The sender's other devices get a copy marked outgoing; most senders have none,
+                // and then nothing is encoded or posted. The seq is pushed either way: the
+                // sending session holds the message (its ack carries the seq).
+                ShardMask others = directory_.reach(m.from, m.from_seq);
+                if (!chat_requests_[i]->sender_has_local_peers) {
+                    others &= ~(ShardMask{1} << origin.shard);
+                }
+                if (others != 0) {
+                    to_shards(others, Delivery{Delivery::kind::message, m.from, 0, origin.session,
+                                               encode_chat(m, m.from_seq, true), m.from_seq});
+                }
             }
         }
         std::string ack;
@@ -233,17 +242,21 @@ std::size_t StorageEngine::prune_step() {
 }
 
 bool StorageEngine::to_user(const std::string& user, Delivery d) {
-    ShardMask shards = d.seq == 0 ? directory_.shards_of(user) : directory_.reach(user, d.seq);
+    const ShardMask shards = d.seq == 0 ? directory_.shards_of(user) : directory_.reach(user, d.seq);
     if (shards == 0) {
         return false;
     }
+    to_shards(shards, std::move(d));
+    return true;
+}
+
+void StorageEngine::to_shards(ShardMask shards, Delivery d) {
     while (shards != 0) {
         const auto shard = static_cast<unsigned>(std::countr_zero(shards));
         shards &= shards - 1;
         outboxes_pending_ |= ShardMask{1} << shard;
         outboxes_[shard].push_back(d);
     }
-    return true;
 }
 
 void StorageEngine::to_session(const Origin& origin, SharedText text) {

@@ -60,6 +60,8 @@ private:
     // Queues `d` for every shard that holds sessions of `user`; false if there are none. A
     // delivery with a seq is an inbox entry of the user's: the Directory records it as pushed.
     bool to_user(const std::string& user, Delivery d);
+    // Queues `d` for each shard in `shards`.
+    void to_shards(ShardMask shards, Delivery d);
     void to_session(const Origin& origin, SharedText text);
     void to_session(const Origin& origin, Delivery d);
     void reply_error(const Origin& origin, std::string_view message, std::string_view ref_json);

@@ -23,6 +23,10 @@ struct StoreChat {
     std::string text;
     std::string client_id;            // JSON text of the client's id, empty if none
     std::uint32_t inflight_bytes = 0; // what the session counted for it; released with the ack
+    // The sender had other sessions on the origin's shard when the chat was read. If not, and no
+    // other shard holds one, no outgoing copy is encoded: a session that logs in there later
+    // queues its catch-up behind this chat, so the catch-up holds it.
+    bool sender_has_local_peers = false;
 };
 
 struct SyncInbox {

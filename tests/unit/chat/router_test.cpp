@@ -81,6 +81,54 @@ TEST_F(ChatPipeline, SendersOtherDevicesGetAnOutgoingCopyOnEveryShard) {
     EXPECT_FALSE(b.received.back().contains("outgoing"));
 }
 
+TEST_F(ChatPipeline, ASendersOnlySessionCostsNoOutgoingCopy) {
+    SessionState a_st, b_st;
+    RecordingSession a, b;
+    login(shard0, a_st, a, "alice");
+    login(shard1, b_st, b, "bob");
+    chat(shard0, a_st, a, "bob", "x");
+    shard0.flush();
+    engine->process(submitted);
+    submitted.clear();
+    // What the engine posted: bob's chat and alice's ack, and no copy for alice's other devices,
+    // since she has none.
+    int copies_for_alice = 0;
+    int chats_for_bob = 0;
+    for (const auto& [shard, items] : posted) {
+        for (const Delivery& d : items) {
+            copies_for_alice += d.what == Delivery::kind::message && d.user == "alice" ? 1 : 0;
+            chats_for_bob += d.what == Delivery::kind::message && d.user == "bob" ? 1 : 0;
+        }
+    }
+    EXPECT_EQ(copies_for_alice, 0);
+    EXPECT_EQ(chats_for_bob, 1);
+    pump();
+    EXPECT_EQ(b.last_type(), "chat");
+    EXPECT_EQ(a.last_type(), "ack");
+    // The seq is pushed all the same: a device logging in without `since` does not get the
+    // message its own user sent and had acked.
+    EXPECT_EQ(directory.pushed_seq("alice"), 1u);
+}
+
+TEST_F(ChatPipeline, ADeviceThatLogsInWhileTheChatIsOnItsWayGetsItInItsCatchUp) {
+    // The engine skips the outgoing copy when the sender had no other session on its shard when
+    // the chat was read. A second device logging in on that shard right after must still get it:
+    // its catch-up is queued behind the chat, so it is read after the chat is stored.
+    SessionState a1_st, b_st;
+    RecordingSession a1, b;
+    login(shard0, a1_st, a1, "alice");
+    login(shard1, b_st, b, "bob");
+    chat(shard0, a1_st, a1, "bob", "sent before the second device came");
+    SessionState a2_st;
+    RecordingSession a2;
+    shard0.on_text(a2_st, a2, R"({"type":"login","user_id":"alice","since":0})");
+    pump();
+    const auto copies = a2.of_type("chat");
+    ASSERT_EQ(copies.size(), 1u);
+    EXPECT_EQ(copies[0].at("message").as_string(), "sent before the second device came");
+    EXPECT_TRUE(copies[0].at("outgoing").as_bool());
+}
+
 TEST_F(ChatPipeline, OfflineRecipientGetsMessagesAtLoginInOrder) {
     SessionState a_st;
     RecordingSession a;
