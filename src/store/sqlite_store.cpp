@@ -144,6 +144,11 @@ void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& o
         }
     }
 
+    if (version == 0) {
+        // Only an empty file takes a page size; in WAL mode it is fixed from then on.
+        exec(db, startup_file(file), "PRAGMA page_size = " + std::to_string(options.new_file_page_bytes),
+             "cannot set the page size");
+    }
     const std::string mode =
         query_text(db, startup_file(file), "PRAGMA journal_mode = WAL", "cannot switch to WAL mode");
     if (mode != "wal") {
@@ -154,8 +159,12 @@ void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& o
          "cannot set synchronous");
     exec(db, startup_file(file), "PRAGMA cache_size = -" + std::to_string(options.cache_bytes / 1024),
          "cannot set cache_size");
+    const std::int64_t page_bytes =
+        query_int(db, startup_file(file), "PRAGMA page_size", "cannot read the page size");
     exec(db, startup_file(file),
-         "PRAGMA wal_autocheckpoint = " + std::to_string(options.wal_autocheckpoint_pages),
+         "PRAGMA wal_autocheckpoint = " +
+             std::to_string(std::max<std::int64_t>(
+                 1, static_cast<std::int64_t>(options.wal_autocheckpoint_bytes) / std::max<std::int64_t>(page_bytes, 512))),
          "cannot set wal_autocheckpoint");
 
     for (const Migration& migration : sqlite_migrations()) {

@@ -284,6 +284,34 @@ TEST(SqliteStore, UsesWalModeAndRecordsItsSchema) {
     EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA application_id"), std::to_string(0x50524c59));
 }
 
+TEST(SqliteStore, ANewFileGetsSixteenKibPagesAndAnOldFileKeepsItsOwn) {
+    TempDir fresh;
+    {
+        auto store = open_sqlite_store(fresh.path());
+        ASSERT_TRUE(store->append(std::vector{chat("alice", "bob", "x")}, t0, day).has_value());
+    }
+    EXPECT_EQ(raw_sql(db_file(fresh), "PRAGMA page_size"), "16384");
+
+    // A file made with 4 KiB pages (as every file before this option) is opened as it is: in WAL
+    // mode the page size cannot change, and nothing in it is lost.
+    TempDir old;
+    SqliteOptions small;
+    small.new_file_page_bytes = 4096;
+    {
+        auto store = open_sqlite_store(old.path(), small);
+        ASSERT_TRUE(store->append(std::vector{chat("alice", "bob", "kept")}, t0, day).has_value());
+    }
+    {
+        auto store = open_sqlite_store(old.path());
+        const auto inbox = store->inbox_since("bob", 0, 10);
+        ASSERT_TRUE(inbox.has_value());
+        ASSERT_EQ(inbox->size(), 1u);
+        EXPECT_EQ((*inbox)[0].message.text, "kept");
+        ASSERT_TRUE(store->append(std::vector{chat("alice", "bob", "more")}, t0, day).has_value());
+    }
+    EXPECT_EQ(raw_sql(db_file(old), "PRAGMA page_size"), "4096");
+}
+
 TEST(SqliteStore, SecondOpenOfTheSameDataDirFailsWhileTheFirstIsOpen) {
     TempDir dir;
     auto first = open_sqlite_store(dir.path());
