@@ -75,8 +75,7 @@ std::string_view to_string(close_reason why) {
 }
 
 Connection::Connection(Shard& shard, int fd, std::string peer_address)
-    : shard_(shard), fd_(fd),
-      reader_(ws::peer::client, ws::ReaderLimits{shard.config().max_frame_bytes}),
+    : shard_(shard), fd_(fd), reader_(ws::peer::client, ws::ReaderLimits{shard.config().max_frame_bytes}),
       flood_(shard.frame_limit(), shard.byte_limit(), clock::now()), peer_address_(std::move(peer_address)),
       last_received_(clock::now()), phase_timer_(last_received_) {}
 

@@ -127,10 +127,9 @@ int EventLoop::wait_timeout_ms() const {
     if (timers_.empty()) {
         return -1;
     }
-    const auto next =
-        std::min_element(timers_.begin(), timers_.end(), [](const Timer& a, const Timer& b) {
-            return a.when < b.when;
-        })->when;
+    const auto next = std::min_element(timers_.begin(), timers_.end(), [](const Timer& a, const Timer& b) {
+                          return a.when < b.when;
+                      })->when;
     const auto now = clock::now();
     if (next <= now) {
         return 0;
@@ -141,7 +140,8 @@ int EventLoop::wait_timeout_ms() const {
 }
 
 void EventLoop::pass() {
-    const int n = ::epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), wait_timeout_ms());
+    const int n =
+        ::epoll_wait(epoll_fd_, events_.data(), static_cast<int>(events_.size()), wait_timeout_ms());
     event_count_ = n > 0 ? static_cast<std::size_t>(n) : 0;
     for (next_event_ = 0; next_event_ < event_count_ && !stopped_;) {
         const epoll_event ev = events_[next_event_++];

@@ -79,7 +79,7 @@ private:
     std::size_t next_event_ = 0; // dispatch position in events_, for forget()
     std::size_t event_count_ = 0;
     std::vector<std::function<void()>> deferred_;
-    bool posted_here_ = false; // post() from the loop's thread since the last take_posted()
+    bool posted_here_ = false;  // post() from the loop's thread since the last take_posted()
     std::vector<Timer> timers_; // few (ticks, retries, a grace period): a plain vector
     TimerId next_timer_id_ = 1;
 

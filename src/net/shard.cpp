@@ -39,9 +39,10 @@ std::string peer_address_of(int fd) {
         return {};
     }
     std::array<char, INET6_ADDRSTRLEN> text{};
-    const void* raw = address.ss_family == AF_INET6
-                          ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr)
-                          : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&address)->sin_addr);
+    const void* raw =
+        address.ss_family == AF_INET6
+            ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr)
+            : static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(&address)->sin_addr);
     if (::inet_ntop(address.ss_family, raw, text.data(), text.size()) == nullptr) {
         return {};
     }
@@ -93,7 +94,8 @@ void Shard::listen(const boost::asio::ip::tcp::endpoint& endpoint) {
     // Every shard listens on the same port; the kernel spreads connections across them.
     if (::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
         ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-        ::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 || ::listen(fd, 4096) != 0) {
+        ::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 ||
+        ::listen(fd, 4096) != 0) {
         fail(errno);
     }
 }
@@ -175,7 +177,8 @@ void Shard::refuse(int fd, std::string_view why) {
     std::string response = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
                            "Connection: close\r\nRetry-After: 10\r\nContent-Length: " +
                            std::to_string(why.size() + 1) + "\r\n\r\n" + std::string(why) + "\n";
-    [[maybe_unused]] const auto sent = ::send(fd, response.data(), response.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    [[maybe_unused]] const auto sent =
+        ::send(fd, response.data(), response.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
     spdlog::debug("refused a connection: {}", why);
     ::close(fd);
 }

@@ -162,9 +162,9 @@ void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& o
     const std::int64_t page_bytes =
         query_int(db, startup_file(file), "PRAGMA page_size", "cannot read the page size");
     exec(db, startup_file(file),
-         "PRAGMA wal_autocheckpoint = " +
-             std::to_string(std::max<std::int64_t>(
-                 1, static_cast<std::int64_t>(options.wal_autocheckpoint_bytes) / std::max<std::int64_t>(page_bytes, 512))),
+         "PRAGMA wal_autocheckpoint = " + std::to_string(std::max<std::int64_t>(
+                                              1, static_cast<std::int64_t>(options.wal_autocheckpoint_bytes) /
+                                                     std::max<std::int64_t>(page_bytes, 512))),
          "cannot set wal_autocheckpoint");
 
     for (const Migration& migration : sqlite_migrations()) {

@@ -192,9 +192,9 @@ TEST(Liveness, RunningOutOfFileDescriptorsPausesAcceptingAndRecovers) {
     // The limit is raised again before any connection closes: under the sanitizers, UBSan's type
     // checks open a pipe and would themselves fail at the limit.
     ParleyProcess server({"--max-connections", "1000"}); // let the kernel's limit be the one hit
-    const auto open_now = static_cast<rlim_t>(std::distance(
-        std::filesystem::directory_iterator("/proc/" + std::to_string(server.pid()) + "/fd"),
-        std::filesystem::directory_iterator{}));
+    const auto open_now = static_cast<rlim_t>(
+        std::distance(std::filesystem::directory_iterator("/proc/" + std::to_string(server.pid()) + "/fd"),
+                      std::filesystem::directory_iterator{}));
     rlimit normal{};
     ASSERT_EQ(::prlimit(server.pid(), RLIMIT_NOFILE, nullptr, &normal), 0);
     // Only the soft limit: a lowered hard limit could not be raised again without privileges.

@@ -40,7 +40,8 @@ struct SocketPair {
         }
     }
     void send(std::string_view bytes) const {
-        ASSERT_EQ(::send(theirs, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size()));
+        ASSERT_EQ(::send(theirs, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(bytes.size()));
     }
 };
 
