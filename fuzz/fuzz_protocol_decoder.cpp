@@ -91,6 +91,11 @@ void check_user_id(std::string_view user_id) {
 void check_accepted(const protocol::ClientMessage& message) {
     std::string reply;
     if (const auto* login = std::get_if<protocol::LoginRequest>(&message)) {
+        // A login names a user, or carries only a token (the account it names is the user).
+        if (login->user_id.empty()) {
+            check(!login->token.empty(), "a login without a user id has a token");
+            return;
+        }
         check_user_id(login->user_id);
         protocol::encode_login_ok(reply, login->user_id, 0);
         check(string_field(parse_reply(reply), "user_id") == login->user_id, "login_ok echoes the user id");

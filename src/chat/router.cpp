@@ -53,6 +53,13 @@ void Router::on_login(SessionState& state, SessionSink& session, const protocol:
         return;
     }
     if (config_.verifier == nullptr) {
+        // Open mode trusts the user_id it is given and checks no token; a token alone names
+        // nobody here (it would log in as the empty user).
+        if (login.user_id.empty()) {
+            reply_error(session, protocol::errc::missing_field,
+                        "this server (auth mode 'open') logs in by user_id; a token alone is not enough");
+            return;
+        }
         complete_login(state, session, login.user_id, login.since);
         return;
     }

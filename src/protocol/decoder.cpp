@@ -661,6 +661,11 @@ boost::system::result<ClientMessage, DecodeError> Decoder::Impl::to_login(const 
         }
     }
     if (fields.token.state == Field::State::ok) {
+        // An empty token names nobody; taken as "no token", it would let a login with no
+        // user_id through (found by fuzz_protocol_decoder).
+        if (fields.token.text.empty()) {
+            return reject(errc::bad_field, field_message("token", "must not be empty"), fields);
+        }
         login.token = fields.token.text;
     }
     if (fields.password.state == Field::State::ok) {

@@ -129,6 +129,20 @@ TEST_F(ChatPipeline, ADeviceThatLogsInWhileTheChatIsOnItsWayGetsItInItsCatchUp) 
     EXPECT_TRUE(copies[0].at("outgoing").as_bool());
 }
 
+TEST_F(ChatPipeline, OpenModeRefusesALoginWithATokenAndNoUserId) {
+    // In open mode nothing checks tokens, so a token alone names nobody: it used to log the
+    // session in as the empty user id.
+    SessionState st;
+    RecordingSession s;
+    shard0.on_text(st, s, R"({"type":"login","token":"pt_whatever"})");
+    ASSERT_EQ(s.last_type(), "error");
+    EXPECT_EQ(s.received.back().at("code").as_string(), "missing_field");
+    EXPECT_FALSE(st.logged_in());
+    EXPECT_EQ(directory.shards_of(""), 0u);
+    // The session may still log in properly.
+    login(shard0, st, s, "alice");
+}
+
 TEST_F(ChatPipeline, OfflineRecipientGetsMessagesAtLoginInOrder) {
     SessionState a_st;
     RecordingSession a;
