@@ -127,9 +127,10 @@ void Connection::on_readable() {
         read_tls();
         return;
     }
-    // Read until the socket is drained: the reactor is edge-triggered, so bytes left unread would
-    // not wake us again. Safe because this io_context has one thread: no readiness edge can be
-    // consumed between the last EAGAIN and re-arming below.
+    // Read until the socket is drained: the shard's epoll set is edge-triggered, so bytes left
+    // unread would not be reported again. Bytes arriving while we drain make a new report, which
+    // the loop hands out after this returns and arm_read() has run (one thread, ADR 009); while
+    // input is paused reports are ignored, and resume_reading() reads before waiting again.
     std::span<char> buffer = shard_.read_buffer();
     while (phase_ != phase::closed) {
         const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);

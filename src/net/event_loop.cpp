@@ -19,7 +19,7 @@ constexpr std::size_t max_events = 256;
 // chain that keeps growing cannot starve the sockets.
 constexpr int deferred_rounds_per_pass = 8;
 
-// The loop running on this thread, so post() from inside it needs no lock and no wake-up.
+// The loop running on this thread: post() from inside it needs no wake-up.
 thread_local const EventLoop* running_loop = nullptr;
 
 // The eventfd's own entry: it has nothing to do but be drained.
