@@ -119,10 +119,11 @@ std::vector<Setting> make_settings() {
              return {};
          }},
         {"store",
-         "Message store: sqlite (durable, in data_dir) or memory (NOT durable; tests, benchmarks) [sqlite]",
+         "Message store: sqlite (durable, in data_dir), journal (durable, in data_dir, every message "
+         "within retention held in RAM; fastest) or memory (NOT durable; tests, benchmarks) [sqlite]",
          [](AppConfig& c, std::string_view t) -> std::string {
-             if (t != "sqlite" && t != "memory") {
-                 return "expected sqlite or memory";
+             if (t != "sqlite" && t != "journal" && t != "memory") {
+                 return "expected sqlite, journal or memory";
              }
              c.store = std::string(t);
              return {};

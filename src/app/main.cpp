@@ -5,6 +5,8 @@
 #include "net/auth_worker.hpp"
 #include "net/server.hpp"
 #include "store/account_store.hpp"
+#include "store/journal_format.hpp"
+#include "store/journal_store.hpp"
 #include "store/memory_store.hpp"
 #include "store/sqlite_account_store.hpp"
 #include "store/sqlite_store.hpp"
@@ -66,6 +68,12 @@ int serve(AppConfig config) {
         spdlog::warn(
             "store 'memory': messages are lost when the process stops. For tests and benchmarks only.");
         store = parley::store::make_memory_store();
+    } else if (config.store == "journal") {
+        parley::store::JournalOptions options;
+        options.warn = [](const std::string& line) { spdlog::warn("{}", line); };
+        store = parley::store::open_journal_store(config.data_dir, options);
+        spdlog::info("message store: {}/{} (journal; every message within retention is held in RAM)",
+                     config.data_dir, parley::store::journal::file_name);
     } else {
         parley::store::SqliteOptions options;
         options.cache_bytes = config.sqlite_cache_bytes;

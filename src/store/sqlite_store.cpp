@@ -4,6 +4,8 @@
 // Failures at open throw (a startup error); failures afterwards are error_codes of sqlite_category.
 #include "store/sqlite_store.hpp"
 
+#include "store/data_dir_lock.hpp"
+#include "store/journal_format.hpp"
 #include "store/sqlite_error.hpp"
 #include "store/sqlite_schema.hpp"
 #include "store/sqlite_startup.hpp"
@@ -54,54 +56,6 @@ std::int64_t as_limit(std::size_t n) {
 StartupFile startup_file(const fs::path& file) {
     return StartupFile{"message store " + file.string(), "in use by another process"};
 }
-
-// parley.lock, held with flock() for as long as the store is open. Why a lock file and not only
-// SQLite's own lock: it is taken before SQLite reads a byte, so a second Parley never checks,
-// migrates or recovers a database the first one is using, and its message can name the holder.
-// flock() conflicts between two opens in one process too (fcntl locks would not), and the kernel
-// drops it when the holder dies, SIGKILL included, so a crash never leaves a stale lock.
-class LockFile {
-public:
-    explicit LockFile(const fs::path& path, const fs::path& db_file) {
-        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd_ < 0) {
-            fail(startup_file(db_file),
-                 "cannot open lock file " + path.string() + ": " + std::strerror(errno));
-        }
-        if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-            const int err = errno;
-            const std::string holder = read_holder();
-            ::close(fd_);
-            if (err == EWOULDBLOCK) {
-                fail(startup_file(db_file), "locked: in use by another Parley process" +
-                                                (holder.empty() ? std::string() : " (pid " + holder + ")") +
-                                                " holding " + path.string());
-            }
-            fail(startup_file(db_file), "cannot lock " + path.string() + ": " + std::strerror(err));
-        }
-        // The pid is for the message above only; the lock itself is the flock.
-        // Failing to write it is harmless: the next Parley's message just cannot name us.
-        const std::string pid = std::to_string(::getpid()) + "\n";
-        const bool recorded = ::ftruncate(fd_, 0) == 0 && ::pwrite(fd_, pid.data(), pid.size(), 0) > 0;
-        (void)recorded;
-    }
-    ~LockFile() { ::close(fd_); }
-    LockFile(const LockFile&) = delete;
-    LockFile& operator=(const LockFile&) = delete;
-
-private:
-    std::string read_holder() const {
-        char buffer[32] = {};
-        const ssize_t n = ::pread(fd_, buffer, sizeof buffer - 1, 0);
-        std::string holder(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
-        while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) {
-            holder.pop_back();
-        }
-        return holder;
-    }
-
-    int fd_ = -1;
-};
 
 // Checks what is in the file before anything writes to it, then brings it to the latest schema.
 void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& options) {
@@ -241,7 +195,7 @@ public:
     bool waits_on_io() const override { return true; }
 
     SqliteStore(const fs::path& data_dir, const SqliteOptions& options)
-        : file_(data_dir / sqlite_db_file), lock_(data_dir / sqlite_lock_file, file_), db_(file_, options),
+        : file_(data_dir / sqlite_db_file), lock_(data_dir / data_dir_lock_file, startup_file(file_).label), db_(file_, options),
           begin_(db_.get(), "BEGIN IMMEDIATE"), commit_(db_.get(), "COMMIT"),
           rollback_(db_.get(), "ROLLBACK"),
           user_by_name_(
@@ -1102,7 +1056,7 @@ private:
     }
 
     fs::path file_;
-    LockFile lock_; // released last: the database is closed before another process may open it
+    DataDirLock lock_; // released last: the database is closed before another process may open it
     Connection db_;
     Statement begin_, commit_, rollback_;
     Statement user_by_name_, user_by_id_, insert_user_, update_pushed_seq_;
@@ -1156,6 +1110,11 @@ std::unique_ptr<MessageStore> open_sqlite_store(const fs::path& data_dir, Sqlite
     fs::create_directories(data_dir, ec);
     if (ec) {
         fail(startup_file(data_dir / sqlite_db_file), "cannot create the data directory: " + ec.message());
+    }
+    if (fs::exists(data_dir / journal::file_name)) {
+        fail(startup_file(data_dir / sqlite_db_file),
+             "the directory holds a journal message store (messages.journal); start with --store journal, "
+             "or give the SQLite store a --data-dir of its own");
     }
     auto store = std::make_unique<SqliteStore>(data_dir, options);
     // parley.db and its -wal file may have just been created: make their directory entries

@@ -14,7 +14,6 @@
 namespace parley::store {
 
 inline constexpr std::string_view sqlite_db_file = "parley.db";
-inline constexpr std::string_view sqlite_lock_file = "parley.lock";
 
 enum class sqlite_sync {
     // Every commit is fsynced before append() returns: an acked message survives a power cut.

@@ -1,5 +1,6 @@
 #include "store/message_store.hpp"
 
+#include "store/journal_store.hpp"
 #include "store/memory_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "temp_dir.hpp"
@@ -29,6 +30,11 @@ struct SqliteBackend {
         // NORMAL: the contract is the same, and the suite runs faster without an fsync a commit.
         return open_sqlite_store(dir, SqliteOptions{.sync = sqlite_sync::normal});
     }
+};
+
+// Every call through the journal, fdatasync included: the suite is small enough.
+struct JournalBackend {
+    static std::unique_ptr<MessageStore> open(const std::filesystem::path& dir) { return open_journal_store(dir); }
 };
 
 constexpr std::int64_t t0 = 1'700'000'000'000; // ms
@@ -131,12 +137,18 @@ protected:
     std::unique_ptr<MessageStore> store;
 };
 
-using Backends = ::testing::Types<MemoryBackend, SqliteBackend>;
+using Backends = ::testing::Types<MemoryBackend, SqliteBackend, JournalBackend>;
 
 class BackendNames {
 public:
     template <class T> static std::string GetName(int) {
-        return std::is_same_v<T, MemoryBackend> ? "memory" : "sqlite";
+        if constexpr (std::is_same_v<T, MemoryBackend>) {
+            return "memory";
+        } else if constexpr (std::is_same_v<T, SqliteBackend>) {
+            return "sqlite";
+        } else {
+            return "journal";
+        }
     }
 };
 

@@ -1,3 +1,4 @@
+#include "store/data_dir_lock.hpp"
 #include "store/sqlite_schema.hpp"
 #include "store/sqlite_store.hpp"
 
@@ -270,7 +271,7 @@ TEST(SqliteStore, CreatesTheDataDirectory) {
     const fs::path nested = dir.path() / "a" / "b";
     auto store = open_sqlite_store(nested);
     EXPECT_TRUE(fs::exists(nested / sqlite_db_file));
-    EXPECT_TRUE(fs::exists(nested / sqlite_lock_file));
+    EXPECT_TRUE(fs::exists(nested / data_dir_lock_file));
 }
 
 TEST(SqliteStore, UsesWalModeAndRecordsItsSchema) {

@@ -1,0 +1,267 @@
+#include "store/journal_format.hpp"
+
+#include <boost/crc.hpp>
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+#include <optional>
+
+namespace parley::store::journal {
+
+static_assert(std::endian::native == std::endian::little, "the journal is written in host order");
+
+namespace {
+
+constexpr std::string_view magic = "PARLEYJ\n";
+
+enum class op_code : std::uint8_t { append = 1, receipts = 2, prune = 3, pushed_seq = 4 };
+
+std::uint32_t crc_of(const char* data, std::size_t size) {
+    boost::crc_32_type crc;
+    crc.process_bytes(data, size);
+    return crc.checksum();
+}
+
+template <class Int> void put(std::string& out, Int value) {
+    char bytes[sizeof(Int)];
+    std::memcpy(bytes, &value, sizeof(Int));
+    out.append(bytes, sizeof(Int));
+}
+
+void put_string(std::string& out, std::string_view s) {
+    put(out, static_cast<std::uint32_t>(s.size()));
+    out.append(s);
+}
+
+// Reserves the record header, lets `fill` write the payload, then fills the header in.
+template <class Fill> void record(std::string& out, op_code op, Fill&& fill) {
+    const std::size_t header_at = out.size();
+    out.append(record_header_bytes, '\0');
+    const std::size_t payload_at = out.size();
+    put(out, static_cast<std::uint8_t>(op));
+    fill();
+    const auto length = static_cast<std::uint32_t>(out.size() - payload_at);
+    const std::uint32_t check = ~length;
+    const std::uint32_t crc = crc_of(out.data() + payload_at, length);
+    std::memcpy(out.data() + header_at, &length, 4);
+    std::memcpy(out.data() + header_at + 4, &check, 4);
+    std::memcpy(out.data() + header_at + 8, &crc, 4);
+}
+
+// Reads a payload; any read past its end makes it bad, and the record is then corrupt.
+class Reader {
+public:
+    explicit Reader(std::span<const char> bytes) : bytes_(bytes) {}
+
+    template <class Int> Int get() {
+        Int value{};
+        if (!take(sizeof(Int))) {
+            return value;
+        }
+        std::memcpy(&value, bytes_.data() + at_ - sizeof(Int), sizeof(Int));
+        return value;
+    }
+
+    std::string get_string() {
+        const auto size = get<std::uint32_t>();
+        if (!take(size)) {
+            return {};
+        }
+        return {bytes_.data() + at_ - size, size};
+    }
+
+    // A count of items that each take at least `min_item_bytes`: bounded by what is left, so a
+    // damaged count cannot make the caller reserve gigabytes.
+    std::size_t get_count(std::size_t min_item_bytes) {
+        const auto count = get<std::uint32_t>();
+        if (count > (bytes_.size() - at_) / min_item_bytes) {
+            bad_ = true;
+            return 0;
+        }
+        return count;
+    }
+
+    bool finished_cleanly() const { return !bad_ && at_ == bytes_.size(); }
+
+private:
+    bool take(std::size_t n) {
+        if (bad_ || bytes_.size() - at_ < n) {
+            bad_ = true;
+            return false;
+        }
+        at_ += n;
+        return true;
+    }
+
+    std::span<const char> bytes_;
+    std::size_t at_ = 0;
+    bool bad_ = false;
+};
+
+std::optional<Op> decode(std::span<const char> payload) {
+    Reader in(payload);
+    const auto code = static_cast<op_code>(in.get<std::uint8_t>());
+    Op op;
+    switch (code) {
+    case op_code::append: {
+        AppendOp a;
+        a.now_ms = in.get<std::int64_t>();
+        a.idempotency_window_ms = in.get<std::int64_t>();
+        a.batch.resize(in.get_count(16));
+        for (NewMessage& m : a.batch) {
+            m.from = in.get_string();
+            m.to = in.get_string();
+            m.text = in.get_string();
+            m.client_id = in.get_string();
+        }
+        op = std::move(a);
+        break;
+    }
+    case op_code::receipts: {
+        ReceiptsOp r;
+        r.receipts.resize(in.get_count(17));
+        for (Receipt& receipt : r.receipts) {
+            receipt.user = in.get_string();
+            receipt.peer = in.get_string();
+            const auto kind = in.get<std::uint8_t>();
+            if (kind > 1) {
+                return std::nullopt;
+            }
+            receipt.kind = kind == 0 ? receipt_kind::delivered : receipt_kind::read;
+            receipt.up_to = in.get<std::uint64_t>();
+        }
+        op = std::move(r);
+        break;
+    }
+    case op_code::prune:
+        op = PruneOp{in.get<std::int64_t>(), in.get<std::uint64_t>()};
+        break;
+    case op_code::pushed_seq: {
+        PushedSeqOp p;
+        p.user = in.get_string();
+        p.seq = in.get<std::uint64_t>();
+        op = std::move(p);
+        break;
+    }
+    default:
+        return std::nullopt;
+    }
+    if (!in.finished_cleanly()) {
+        return std::nullopt;
+    }
+    return op;
+}
+
+bool all_zero(std::span<const char> bytes) {
+    return std::all_of(bytes.begin(), bytes.end(), [](char c) { return c == 0; });
+}
+
+} // namespace
+
+void write_file_header(std::string& out) {
+    out.append(magic);
+    put(out, format_version);
+    put(out, std::uint32_t{0});
+}
+
+void write_append(std::string& out, std::span<const NewMessage> batch, std::int64_t now_ms,
+                  std::int64_t idempotency_window_ms) {
+    record(out, op_code::append, [&] {
+        put(out, now_ms);
+        put(out, idempotency_window_ms);
+        put(out, static_cast<std::uint32_t>(batch.size()));
+        for (const NewMessage& m : batch) {
+            put_string(out, m.from);
+            put_string(out, m.to);
+            put_string(out, m.text);
+            put_string(out, m.client_id);
+        }
+    });
+}
+
+void write_receipts(std::string& out, std::span<const Receipt> receipts) {
+    record(out, op_code::receipts, [&] {
+        put(out, static_cast<std::uint32_t>(receipts.size()));
+        for (const Receipt& r : receipts) {
+            put_string(out, r.user);
+            put_string(out, r.peer);
+            put(out, static_cast<std::uint8_t>(r.kind == receipt_kind::read ? 1 : 0));
+            put(out, r.up_to);
+        }
+    });
+}
+
+void write_prune(std::string& out, std::int64_t before_ms, std::uint64_t max_messages) {
+    record(out, op_code::prune, [&] {
+        put(out, before_ms);
+        put(out, max_messages);
+    });
+}
+
+void write_pushed_seq(std::string& out, std::string_view user, std::uint64_t seq) {
+    record(out, op_code::pushed_seq, [&] {
+        put_string(out, user);
+        put(out, seq);
+    });
+}
+
+header_check check_file_header(std::span<const char> file) {
+    if (file.empty() || (file.size() < file_header_bytes && all_zero(file))) {
+        return header_check::empty; // created, then a crash before its header reached the disk
+    }
+    if (file.size() < file_header_bytes || std::string_view(file.data(), magic.size()) != magic) {
+        return header_check::not_a_journal;
+    }
+    std::uint32_t version = 0;
+    std::memcpy(&version, file.data() + magic.size(), 4);
+    return version > format_version ? header_check::newer_version : header_check::ok;
+}
+
+ScanResult scan(std::span<const char> file, const std::function<void(Op&&)>& apply) {
+    ScanResult result;
+    std::size_t at = file_header_bytes;
+    // What lies at `at` is no intact record. It is a torn tail if a crash can explain it: a write
+    // that stopped part way leaves a short header, a payload shorter than its length, a last
+    // record whose payload is not what was written, or zeros the file system allocated.
+    auto stop = [&](bool torn, std::string problem) {
+        result.valid_end = at;
+        result.end = torn || all_zero(file.subspan(at)) ? scan_end::torn_tail : scan_end::corrupt;
+        result.problem = std::move(problem);
+        return result;
+    };
+    while (at < file.size()) {
+        const std::size_t left = file.size() - at;
+        if (left < record_header_bytes) {
+            return stop(true, "a record header cut short");
+        }
+        std::uint32_t length = 0;
+        std::uint32_t check = 0;
+        std::uint32_t crc = 0;
+        std::memcpy(&length, file.data() + at, 4);
+        std::memcpy(&check, file.data() + at + 4, 4);
+        std::memcpy(&crc, file.data() + at + 8, 4);
+        if (check != ~length || length == 0 || length > max_payload_bytes) {
+            return stop(false, "a damaged record header");
+        }
+        if (length > left - record_header_bytes) {
+            return stop(true, "a record cut short");
+        }
+        const std::span<const char> payload = file.subspan(at + record_header_bytes, length);
+        const bool last = length == left - record_header_bytes;
+        if (crc_of(payload.data(), payload.size()) != crc) {
+            return stop(last, "a record whose checksum does not match");
+        }
+        std::optional<Op> op = decode(payload);
+        if (!op) {
+            return stop(false, "a record that cannot be read (intact checksum)");
+        }
+        apply(std::move(*op));
+        ++result.records;
+        at += record_header_bytes + length;
+    }
+    result.valid_end = at;
+    return result;
+}
+
+} // namespace parley::store::journal

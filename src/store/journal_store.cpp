@@ -1,0 +1,319 @@
+// The journal store: a memory store whose every state change is first made durable as a record
+// of the call (journal_format.hpp). Order of a write: encode the record, write it at the end of
+// the file, fdatasync, and only then apply the call to the memory store, so a failed write leaves
+// state as it was and the caller's error means "nothing stored", as the contract requires.
+// set_pushed_seq is the exception the contract allows: applied at once, written with the next
+// write (or by maintain()), never synced on its own.
+#include "store/journal_store.hpp"
+
+#include "store/data_dir_lock.hpp"
+#include "store/journal_format.hpp"
+#include "store/memory_store.hpp"
+
+#include <boost/unordered/unordered_flat_map.hpp>
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+namespace parley::store {
+
+namespace {
+
+namespace fs = std::filesystem;
+using boost::system::result;
+
+boost::system::error_code last_error() {
+    return {errno, boost::system::system_category()};
+}
+
+template <class... Fs> struct Overloaded : Fs... {
+    using Fs::operator()...;
+};
+template <class... Fs> Overloaded(Fs...) -> Overloaded<Fs...>;
+
+class JournalStore final : public MessageStore {
+public:
+    JournalStore(const fs::path& data_dir, const JournalOptions& options)
+        : file_(data_dir / journal::file_name), label_("message store " + file_.string()),
+          lock_(data_dir / data_dir_lock_file, label_), memory_(make_memory_store()) {
+        if (fs::exists(data_dir / "parley.db")) {
+            fail("the directory holds an SQLite message store (parley.db); start with --store sqlite, "
+                 "or give the journal store a --data-dir of its own");
+        }
+        fd_ = ::open(file_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) {
+            fail(std::string("cannot open: ") + std::strerror(errno));
+        }
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0) {
+            fail(std::string("cannot stat: ") + std::strerror(errno));
+        }
+        const auto size = static_cast<std::size_t>(st.st_size);
+        if (size == 0 || !replay(size, options)) {
+            start_new_file(data_dir);
+        }
+    }
+
+    ~JournalStore() override {
+        if (!pending_pushed_.empty() && failed_ == boost::system::error_code{}) {
+            const auto flushed = commit(true); // a clean stop keeps the resume hints
+            (void)flushed;
+        }
+        ::close(fd_);
+    }
+
+    JournalStore(const JournalStore&) = delete;
+    JournalStore& operator=(const JournalStore&) = delete;
+
+    bool waits_on_io() const override { return true; }
+
+    result<std::vector<AppendResult>> append(std::span<const NewMessage> batch, std::int64_t now_ms,
+                                             std::int64_t idempotency_window_ms) override {
+        if (!batch.empty()) {
+            journal::write_append(out_, batch, now_ms, idempotency_window_ms);
+            if (auto written = commit(true); !written) {
+                return written.error();
+            }
+        }
+        return memory_->append(batch, now_ms, idempotency_window_ms);
+    }
+
+    result<std::vector<std::uint64_t>> record_receipts(std::span<const Receipt> receipts) override {
+        if (!receipts.empty()) {
+            journal::write_receipts(out_, receipts);
+            if (auto written = commit(true); !written) {
+                return written.error();
+            }
+        }
+        return memory_->record_receipts(receipts);
+    }
+
+    // Applied first, then written as what it did: prune(before, n) with n the number it deleted,
+    // so the record costs nothing on the many calls that find nothing old enough. A failed write
+    // would leave the journal replaying messages that later appends' dedup saw gone, so the store
+    // then refuses every write until restarted (nothing acked depends on the missing record).
+    result<std::size_t> prune(std::int64_t before_ms, std::size_t max_messages) override {
+        if (failed_) {
+            return failed_;
+        }
+        auto deleted = memory_->prune(before_ms, max_messages);
+        if (!deleted || *deleted == 0) {
+            return deleted;
+        }
+        journal::write_prune(out_, before_ms, *deleted);
+        if (auto written = commit(true); !written) {
+            failed_ = written.error();
+            return written.error();
+        }
+        return deleted;
+    }
+
+    result<void> set_pushed_seq(const std::string& user, std::uint64_t seq) override {
+        const auto before = memory_->pushed_seq(user);
+        auto set = memory_->set_pushed_seq(user, seq);
+        const auto after = memory_->pushed_seq(user);
+        if (before && after && *after > *before) {
+            pending_pushed_.insert_or_assign(user, *after);
+        }
+        return set;
+    }
+
+    result<void> maintain() override {
+        if (pending_pushed_.empty()) {
+            return {};
+        }
+        return commit(false);
+    }
+
+    result<std::vector<InboxEntry>> inbox_since(const std::string& user, std::uint64_t since_seq,
+                                                std::size_t limit) override {
+        return memory_->inbox_since(user, since_seq, limit);
+    }
+    result<std::uint64_t> last_seq(const std::string& user) override { return memory_->last_seq(user); }
+    result<std::uint64_t> pushed_seq(const std::string& user) override { return memory_->pushed_seq(user); }
+    result<std::vector<StoredMessage>> history(const std::string& user, const std::string& peer,
+                                               std::uint64_t before, std::size_t limit) override {
+        return memory_->history(user, peer, before, limit);
+    }
+    result<std::vector<Conversation>> conversations(const std::string& user) override {
+        return memory_->conversations(user);
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& cause) const {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        throw std::runtime_error(label_ + ": " + cause);
+    }
+
+    // Replays an existing file into the memory store. False if it is an empty shell (created, then
+    // a crash before its header was synced): it is then started anew.
+    bool replay(std::size_t size, const JournalOptions& options) {
+        void* mapped = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd_, 0);
+        if (mapped == MAP_FAILED) {
+            fail(std::string("cannot map: ") + std::strerror(errno));
+        }
+        ::madvise(mapped, size, MADV_SEQUENTIAL);
+        const std::span<const char> file(static_cast<const char*>(mapped), size);
+        const journal::header_check header = journal::check_file_header(file);
+        if (header != journal::header_check::ok) {
+            ::munmap(mapped, size);
+            if (header == journal::header_check::empty) {
+                return false;
+            }
+            fail(header == journal::header_check::newer_version
+                     ? "written by a newer Parley (journal format > " + std::to_string(journal::format_version) +
+                           "); run that version or newer"
+                     : "not a Parley journal (its first bytes are not a journal header)");
+        }
+        const journal::ScanResult scanned = journal::scan(file, [this](journal::Op&& op) { apply(std::move(op)); });
+        ::munmap(mapped, size);
+        if (scanned.end == journal::scan_end::corrupt) {
+            fail("damaged at byte " + std::to_string(scanned.valid_end) + " of " + std::to_string(size) + ": " +
+                 scanned.problem + ", with data after it. Nothing was changed. The " +
+                 std::to_string(scanned.records) + " records before it are intact: a copy cut to " +
+                 std::to_string(scanned.valid_end) + " bytes (truncate -s) opens with them");
+        }
+        if (scanned.end == journal::scan_end::torn_tail) {
+            if (::ftruncate(fd_, static_cast<off_t>(scanned.valid_end)) != 0 || ::fdatasync(fd_) != 0) {
+                fail(std::string("cannot cut off a torn write at its end: ") + std::strerror(errno));
+            }
+            if (options.warn) {
+                options.warn(label_ + ": cut off " + std::to_string(size - scanned.valid_end) +
+                             " bytes at its end (" + scanned.problem +
+                             "): a write a crash interrupted, never acknowledged");
+            }
+        }
+        end_ = scanned.valid_end;
+        return true;
+    }
+
+    void apply(journal::Op&& op) {
+        std::visit(Overloaded{
+                       [&](journal::AppendOp& a) {
+                           const auto stored = memory_->append(a.batch, a.now_ms, a.idempotency_window_ms);
+                           (void)stored; // the memory store does not fail
+                       },
+                       [&](journal::ReceiptsOp& r) {
+                           const auto marks = memory_->record_receipts(r.receipts);
+                           (void)marks;
+                       },
+                       [&](journal::PruneOp& p) {
+                           const auto deleted = memory_->prune(p.before_ms, p.max_messages);
+                           (void)deleted;
+                       },
+                       [&](journal::PushedSeqOp& p) {
+                           const auto set = memory_->set_pushed_seq(p.user, p.seq);
+                           (void)set;
+                       },
+                   },
+                   op);
+    }
+
+    // A new file gets its header, synced, and its directory entry synced: otherwise a power cut
+    // could lose the file that holds the first acked messages.
+    void start_new_file(const fs::path& data_dir) {
+        std::string header;
+        journal::write_file_header(header);
+        if (::ftruncate(fd_, 0) != 0 ||
+            ::pwrite(fd_, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()) ||
+            ::fdatasync(fd_) != 0) {
+            fail(std::string("cannot write its header: ") + std::strerror(errno));
+        }
+        const int dir_fd = ::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
+            const int err = errno;
+            if (dir_fd >= 0) {
+                ::close(dir_fd);
+            }
+            fail("cannot sync the data directory: " + std::string(std::strerror(err)));
+        }
+        ::close(dir_fd);
+        end_ = header.size();
+    }
+
+    // Writes the pending resume hints and whatever records `out_` holds at the end of the file,
+    // synced if asked. On failure the file is cut back to where it was, so a later write does not
+    // follow a half-written record, and nothing in `out_` was written.
+    result<void> commit(bool sync) {
+        if (failed_) {
+            out_.clear();
+            return failed_;
+        }
+        if (!pending_pushed_.empty()) {
+            // Ahead of the records already in out_: each hint was clamped to the user's last seq
+            // when set, which the records after it can only raise, so replay clamps it alike.
+            std::string hints;
+            for (const auto& [user, seq] : pending_pushed_) {
+                journal::write_pushed_seq(hints, user, seq);
+            }
+            out_.insert(0, hints);
+            pending_pushed_.clear();
+        }
+        std::size_t written = 0;
+        while (written < out_.size()) {
+            const ssize_t n = ::pwrite(fd_, out_.data() + written, out_.size() - written,
+                                       static_cast<off_t>(end_ + written));
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            if (n <= 0) {
+                return undo(n < 0 ? last_error() : boost::system::error_code(EIO, boost::system::system_category()));
+            }
+            written += static_cast<std::size_t>(n);
+        }
+        if (sync && ::fdatasync(fd_) != 0) {
+            // After a failed fdatasync the kernel may have dropped the pages it could not write;
+            // nothing written since the last good one can be trusted, so the store stops writing.
+            const boost::system::error_code error = last_error();
+            const auto undone = undo(error);
+            (void)undone;
+            failed_ = error;
+            return error;
+        }
+        end_ += out_.size();
+        out_.clear();
+        return {};
+    }
+
+    result<void> undo(boost::system::error_code error) {
+        out_.clear();
+        if (::ftruncate(fd_, static_cast<off_t>(end_)) != 0) {
+            failed_ = error; // the file's end is unknown: no later write may follow it
+        }
+        return error;
+    }
+
+    fs::path file_;
+    std::string label_; // "message store <file>": starts every startup error
+    DataDirLock lock_;
+    std::unique_ptr<MessageStore> memory_;
+    int fd_ = -1;
+    std::size_t end_ = 0; // bytes of the file that hold intact records
+    std::string out_;     // records being written; kept to reuse its memory
+    boost::unordered_flat_map<std::string, std::uint64_t> pending_pushed_; // user -> seq
+    boost::system::error_code failed_; // set: every write fails with it (see commit, prune)
+};
+
+} // namespace
+
+std::unique_ptr<MessageStore> open_journal_store(const fs::path& data_dir, JournalOptions options) {
+    std::error_code ec;
+    fs::create_directories(data_dir, ec);
+    if (ec) {
+        throw std::runtime_error("message store " + (data_dir / journal::file_name).string() +
+                                 ": cannot create the data directory: " + ec.message());
+    }
+    return std::make_unique<JournalStore>(data_dir, options);
+}
+
+} // namespace parley::store

@@ -1,0 +1,32 @@
+// The journal store (`--store journal`, ADR 012): durable like SQLite, as fast as the memory
+// store. Every call that changes state is written to messages.journal under the data directory
+// and, for append/record_receipts/prune, fdatasync'ed before the call returns; the state itself
+// lives in a memory store, rebuilt at open by replaying the journal. The price: every message
+// within retention is held in RAM, and the journal only grows (see ADR 012), so it suits a server
+// with a retention period that fits its memory. SQLite stays the default.
+#pragma once
+
+#include "store/message_store.hpp"
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace parley::store {
+
+struct JournalOptions {
+    // Called once at open with one line when a crash's torn write was cut off the journal's end:
+    // bytes that were never acknowledged (their fdatasync had not returned).
+    std::function<void(const std::string&)> warn;
+};
+
+// Opens (creating if needed) `data_dir` and messages.journal in it, takes parley.lock and replays
+// the journal. Runs on the thread that will make every later call. Throws std::runtime_error,
+// with one line naming the file and the cause, if the directory is in use by another process,
+// holds an SQLite store (parley.db), the file is not a journal, was written by a newer Parley,
+// or is damaged anywhere but at its end.
+std::unique_ptr<MessageStore> open_journal_store(const std::filesystem::path& data_dir,
+                                                 JournalOptions options = {});
+
+} // namespace parley::store
