@@ -179,9 +179,10 @@ private:
         ::munmap(mapped, size);
         if (scanned.end == journal::scan_end::corrupt) {
             fail("damaged at byte " + std::to_string(scanned.valid_end) + " of " + std::to_string(size) + ": " +
-                 scanned.problem + ", with data after it. Nothing was changed. The " +
-                 std::to_string(scanned.records) + " records before it are intact: a copy cut to " +
-                 std::to_string(scanned.valid_end) + " bytes (truncate -s) opens with them");
+                 scanned.problem + ", with data after it, so not a write a crash cut short. Nothing was "
+                 "changed. The " + std::to_string(scanned.records) +
+                 " records before it are intact; to start from them, keep a copy of the file and cut it "
+                 "there: truncate -s " + std::to_string(scanned.valid_end) + " " + file_.string());
         }
         if (scanned.end == journal::scan_end::torn_tail) {
             if (::ftruncate(fd_, static_cast<off_t>(scanned.valid_end)) != 0 || ::fdatasync(fd_) != 0) {

@@ -1,16 +1,20 @@
 #include "store/message_store.hpp"
 
+#include "store/journal_store.hpp"
 #include "store/memory_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-// The memory store stands in for SQLite in tests and benchmarks, so the two must answer alike:
+// The memory store stands in for SQLite in tests and benchmarks, and the journal store is the
+// memory store behind a journal, so all three must answer alike:
 // the same random run of appends (with retries inside and outside the idempotency window),
 // receipts, pushed seqs and prunes goes to both, and every answer is compared. The contract
 // suite says what is right; this catches any case it did not think of where they differ.
@@ -28,10 +32,10 @@ void expect_same(const StoredMessage& a, const StoredMessage& b, const std::stri
     EXPECT_EQ(a.to_seq, b.to_seq) << where;
 }
 
-TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
-    testing_support::TempDir dir;
-    auto memory = make_memory_store();
-    auto sqlite = open_sqlite_store(dir.path(), {.sync = sqlite_sync::normal});
+// Sends one random run to `memory` and `other`, comparing every answer. `between_steps` runs
+// before each step (with the step's random source) and may replace `other`.
+void compare_random_run(std::unique_ptr<MessageStore>& memory, std::unique_ptr<MessageStore>& other,
+                        const std::function<void(std::mt19937&)>& between_steps) {
     const std::vector<std::string> users{"ann", "ben", "cat", "dan", "eve"};
     const std::int64_t window = 1000;
     std::mt19937 random(7);
@@ -40,6 +44,7 @@ TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
 
     for (int step = 0; step < 400; ++step) {
         const std::string where = "step " + std::to_string(step);
+        between_steps(random);
         now += static_cast<std::int64_t>(pick(4) == 0 ? 700 : 20);
         const std::size_t action = pick(10);
         if (action < 5) {
@@ -51,7 +56,7 @@ TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
                 m.client_id = pick(3) == 0 ? "" : std::to_string(pick(15)); // a small pool: retries
             }
             auto a = memory->append(batch, now, window);
-            auto b = sqlite->append(batch, now, window);
+            auto b = other->append(batch, now, window);
             ASSERT_TRUE(a && b) << where;
             ASSERT_EQ(a->size(), b->size());
             for (std::size_t i = 0; i < a->size(); ++i) {
@@ -65,30 +70,30 @@ TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
                      pick(2) == 0 ? receipt_kind::read : receipt_kind::delivered, pick(300)};
             }
             auto a = memory->record_receipts(receipts);
-            auto b = sqlite->record_receipts(receipts);
+            auto b = other->record_receipts(receipts);
             ASSERT_TRUE(a && b) << where;
             EXPECT_EQ(*a, *b) << where;
         } else if (action == 6) {
             const std::string& user = users[pick(users.size())];
             const std::uint64_t seq = pick(100);
-            ASSERT_TRUE(memory->set_pushed_seq(user, seq) && sqlite->set_pushed_seq(user, seq));
+            ASSERT_TRUE(memory->set_pushed_seq(user, seq) && other->set_pushed_seq(user, seq));
         } else if (action == 7) {
             const std::int64_t before = now - static_cast<std::int64_t>(pick(3000));
             const std::size_t max = pick(8);
             auto a = memory->prune(before, max);
-            auto b = sqlite->prune(before, max);
+            auto b = other->prune(before, max);
             ASSERT_TRUE(a && b) << where;
             EXPECT_EQ(*a, *b) << where;
         }
 
         // Every read, for every user, after every step.
         for (const std::string& user : users) {
-            EXPECT_EQ(*memory->last_seq(user), *sqlite->last_seq(user)) << where << " " << user;
-            EXPECT_EQ(*memory->pushed_seq(user), *sqlite->pushed_seq(user)) << where << " " << user;
+            EXPECT_EQ(*memory->last_seq(user), *other->last_seq(user)) << where << " " << user;
+            EXPECT_EQ(*memory->pushed_seq(user), *other->pushed_seq(user)) << where << " " << user;
             const std::uint64_t since = pick(20);
             const std::size_t limit = 1 + pick(10);
             auto ia = memory->inbox_since(user, since, limit);
-            auto ib = sqlite->inbox_since(user, since, limit);
+            auto ib = other->inbox_since(user, since, limit);
             ASSERT_TRUE(ia && ib);
             ASSERT_EQ(ia->size(), ib->size()) << where << " inbox of " << user;
             for (std::size_t i = 0; i < ia->size(); ++i) {
@@ -98,14 +103,14 @@ TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
             const std::string& peer = users[pick(users.size())];
             const std::uint64_t before = pick(2) == 0 ? 0 : pick(300);
             auto ha = memory->history(user, peer, before, limit);
-            auto hb = sqlite->history(user, peer, before, limit);
+            auto hb = other->history(user, peer, before, limit);
             ASSERT_TRUE(ha && hb);
             ASSERT_EQ(ha->size(), hb->size()) << where << " history " << user << "/" << peer;
             for (std::size_t i = 0; i < ha->size(); ++i) {
                 expect_same((*ha)[i], (*hb)[i], where + " history");
             }
             auto ca = memory->conversations(user);
-            auto cb = sqlite->conversations(user);
+            auto cb = other->conversations(user);
             ASSERT_TRUE(ca && cb);
             ASSERT_EQ(ca->size(), cb->size()) << where << " conversations of " << user;
             for (std::size_t i = 0; i < ca->size(); ++i) {
@@ -123,6 +128,31 @@ TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
             return; // the first difference is the useful one
         }
     }
+}
+
+TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
+    testing_support::TempDir dir;
+    auto memory = make_memory_store();
+    std::unique_ptr<MessageStore> sqlite = open_sqlite_store(dir.path(), {.sync = sqlite_sync::normal});
+    compare_random_run(memory, sqlite, [](std::mt19937&) {});
+}
+
+// The journal store rebuilds its state by replaying its file: closing and reopening it at random
+// points of the run (about every tenth step) must change no answer, pushed seqs included (a clean
+// close writes them).
+TEST(StoreEquivalence, MemoryAndJournalAgreeOnARandomRunAcrossReopens) {
+    testing_support::TempDir dir;
+    auto memory = make_memory_store();
+    std::unique_ptr<MessageStore> journal = open_journal_store(dir.path());
+    int reopens = 0;
+    compare_random_run(memory, journal, [&](std::mt19937& random) {
+        if (random() % 10 == 0) {
+            journal.reset();
+            journal = open_journal_store(dir.path());
+            ++reopens;
+        }
+    });
+    EXPECT_GT(reopens, 20);
 }
 
 } // namespace
