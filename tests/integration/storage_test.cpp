@@ -56,6 +56,19 @@ std::vector<boost::json::object> read_catch_up(TestClient& c, std::chrono::milli
     }
 }
 
+// The tests of what must survive run against both durable stores (the SQLite default and
+// `--store journal`).
+class DurableStorage : public ::testing::TestWithParam<std::string> {
+protected:
+    std::vector<std::string> with_store(std::vector<std::string> args) const {
+        args.insert(args.begin(), {"--store", GetParam()});
+        return args;
+    }
+};
+
+INSTANTIATE_TEST_SUITE_P(Stores, DurableStorage, ::testing::Values("sqlite", "journal"),
+                         [](const ::testing::TestParamInfo<std::string>& store) { return store.param; });
+
 TEST(Storage, OfflineMessagesArriveAtTheSeedLoginInOrder) {
     ParleyProcess server;
     TestClient alice(server.port());
@@ -74,11 +87,11 @@ TEST(Storage, OfflineMessagesArriveAtTheSeedLoginInOrder) {
     }
 }
 
-TEST(Storage, AckedMessagesSurviveARestart) {
+TEST_P(DurableStorage, AckedMessagesSurviveARestart) {
     TempDir dir;
     std::vector<std::int64_t> acked;
     {
-        ParleyProcess server({}, dir.path);
+        ParleyProcess server(with_store({}), dir.path);
         TestClient alice(server.port());
         alice.login("alice");
         for (int i = 0; i < 3; ++i) {
@@ -87,7 +100,7 @@ TEST(Storage, AckedMessagesSurviveARestart) {
         }
         EXPECT_EQ(server.stop(SIGTERM), "exited 0");
     }
-    ParleyProcess server({}, dir.path);
+    ParleyProcess server(with_store({}), dir.path);
     TestClient bob(server.port());
     bob.send_text(R"({"type":"login","user_id":"bob"})");
     const auto chats = read_catch_up(bob);
@@ -104,12 +117,13 @@ TEST(Storage, AckedMessagesSurviveARestart) {
 
 // The heart of it: kill -9 in the middle of a stream of sends; every message that was acked
 // before the kill is there after the restart, and delivered.
-TEST(Storage, SigkillUnderLoadLosesNoAckedMessage) {
+TEST_P(DurableStorage, SigkillUnderLoadLosesNoAckedMessage) {
     TempDir dir;
     std::set<std::int64_t> acked;
     {
         ParleyProcess server(
-            {"--threads", "2", "--max-frames-per-second", "0", "--max-bytes-per-second", "0"}, dir.path);
+            with_store({"--threads", "2", "--max-frames-per-second", "0", "--max-bytes-per-second", "0"}),
+            dir.path);
         TestClient alice(server.port());
         alice.login("alice");
         std::atomic<bool> stop{false};
@@ -148,7 +162,7 @@ TEST(Storage, SigkillUnderLoadLosesNoAckedMessage) {
         writer.join();
         EXPECT_EQ(server.stop(SIGKILL), "signal 9");
     }
-    ParleyProcess server({}, dir.path);
+    ParleyProcess server(with_store({}), dir.path);
     TestClient bob(server.port());
     bob.send_text(R"({"type":"login","user_id":"bob","since":0})");
     bob.receive_type("login_ok");
@@ -271,11 +285,11 @@ TEST(Storage, HistoryConversationsAndReceipts) {
     EXPECT_EQ(list[1].at("unread").as_int64(), 0);
 }
 
-TEST(Storage, ReadStateSurvivesARestart) {
+TEST_P(DurableStorage, ReadStateSurvivesARestart) {
     TempDir dir;
     std::int64_t msg_id = 0;
     {
-        ParleyProcess server({}, dir.path);
+        ParleyProcess server(with_store({}), dir.path);
         TestClient alice(server.port());
         TestClient bob(server.port());
         alice.login("alice");
@@ -289,7 +303,7 @@ TEST(Storage, ReadStateSurvivesARestart) {
         alice.receive_type("receipt");
         EXPECT_EQ(server.stop(SIGTERM), "exited 0");
     }
-    ParleyProcess server({}, dir.path);
+    ParleyProcess server(with_store({}), dir.path);
     TestClient bob(server.port());
     bob.login("bob");
     bob.send_text(R"({"type":"conversations"})");
@@ -299,9 +313,9 @@ TEST(Storage, ReadStateSurvivesARestart) {
     EXPECT_EQ(list[0].at("read_up_to").as_int64(), msg_id - 1);
 }
 
-TEST(Storage, RetentionPrunesOldMessages) {
+TEST_P(DurableStorage, RetentionPrunesOldMessages) {
     // 0.00003 days is about 2.6 s.
-    ParleyProcess server({"--retention-days", "0.00003"});
+    ParleyProcess server(with_store({"--retention-days", "0.00003"}));
     TestClient alice(server.port());
     alice.login("alice");
     alice.send_text(chat_frame("bob", "ephemeral"));
@@ -356,6 +370,60 @@ TEST(Storage, CorruptDatabaseIsRefusedAndLeftAlone) {
     std::ifstream in(db, std::ios::binary);
     const std::string after((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     EXPECT_EQ(after, garbage) << "a corrupt database must never be reset";
+}
+
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A crash mid-write leaves part of a record at the journal's end: the next start cuts it off,
+// says so in the log, and serves everything before it.
+TEST(Storage, JournalWithATornEndStartsAndSaysWhatItCutOff) {
+    TempDir dir;
+    const std::string journal = dir.path + "/messages.journal";
+    {
+        ParleyProcess server({"--store", "journal"}, dir.path);
+        TestClient alice(server.port());
+        alice.login("alice");
+        alice.send_text(chat_frame("bob", "before the crash"));
+        alice.receive_type("ack");
+        EXPECT_EQ(server.stop(SIGTERM), "exited 0");
+    }
+    std::ofstream(journal, std::ios::binary | std::ios::app) << "\x07torn"; // part of a record header
+    ParleyProcess server({"--store", "journal"}, dir.path);
+    TestClient bob(server.port());
+    bob.send_text(R"({"type":"login","user_id":"bob"})");
+    const auto chats = read_catch_up(bob);
+    ASSERT_EQ(chats.size(), 1u);
+    EXPECT_EQ(str(chats[0], "message"), "before the crash");
+    EXPECT_NE(server.log().find("cut off 5 bytes"), std::string::npos) << server.log();
+}
+
+// Damage with intact records after it is no crash's doing: refused, with the way out, untouched.
+TEST(Storage, DamagedJournalIsRefusedAndLeftAlone) {
+    TempDir dir;
+    const std::string journal = dir.path + "/messages.journal";
+    {
+        ParleyProcess server({"--store", "journal"}, dir.path);
+        TestClient alice(server.port());
+        alice.login("alice");
+        for (int i = 0; i < 3; ++i) {
+            alice.send_text(chat_frame("bob", "message " + std::to_string(i)));
+            alice.receive_type("ack");
+        }
+        EXPECT_EQ(server.stop(SIGTERM), "exited 0");
+    }
+    std::string bytes = file_bytes(journal);
+    bytes[40] = static_cast<char>(bytes[40] ^ 0x10); // inside the first record
+    std::ofstream(journal, std::ios::binary | std::ios::trunc) << bytes;
+    std::string out;
+    EXPECT_EQ(ParleyProcess::run_to_exit(
+                  {"serve", "--listen", "127.0.0.1:0", "--store", "journal", "--data-dir", dir.path}, out),
+              1);
+    EXPECT_NE(out.find("messages.journal: damaged at byte 16"), std::string::npos) << out;
+    EXPECT_NE(out.find("truncate -s 16"), std::string::npos) << out;
+    EXPECT_EQ(file_bytes(journal), bytes) << "a damaged journal must never be changed";
 }
 
 TEST(Storage, DatabaseFromANewerVersionIsRefused) {
