@@ -71,6 +71,7 @@ int serve(AppConfig config) {
     } else if (config.store == "journal") {
         parley::store::JournalOptions options;
         options.warn = [](const std::string& line) { spdlog::warn("{}", line); };
+        options.info = [](const std::string& line) { spdlog::info("{}", line); };
         store = parley::store::open_journal_store(config.data_dir, options);
         spdlog::info("message store: {}/{} (journal; every message within retention is held in RAM)",
                      config.data_dir, parley::store::journal::file_name);

@@ -1,37 +1,28 @@
 #include "store/journal_format.hpp"
 
+#include "store/byte_codec.hpp"
+
 #include <boost/crc.hpp>
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 #include <optional>
 
 namespace parley::store::journal {
 
-static_assert(std::endian::native == std::endian::little, "the journal is written in host order");
-
 namespace {
+
+using bytes::put;
+using bytes::put_string;
 
 constexpr std::string_view magic = "PARLEYJ\n";
 
-enum class op_code : std::uint8_t { append = 1, receipts = 2, prune = 3, pushed_seq = 4 };
+enum class op_code : std::uint8_t { append = 1, receipts = 2, prune = 3, pushed_seq = 4, image_part = 5 };
 
 std::uint32_t crc_of(const char* data, std::size_t size) {
     boost::crc_32_type crc;
     crc.process_bytes(data, size);
     return crc.checksum();
-}
-
-template <class Int> void put(std::string& out, Int value) {
-    char bytes[sizeof(Int)];
-    std::memcpy(bytes, &value, sizeof(Int));
-    out.append(bytes, sizeof(Int));
-}
-
-void put_string(std::string& out, std::string_view s) {
-    put(out, static_cast<std::uint32_t>(s.size()));
-    out.append(s);
 }
 
 // Reserves the record header, lets `fill` write the payload, then fills the header in.
@@ -49,58 +40,8 @@ template <class Fill> void record(std::string& out, op_code op, Fill&& fill) {
     std::memcpy(out.data() + header_at + 8, &crc, 4);
 }
 
-// Reads a payload; any read past its end makes it bad, and the record is then corrupt.
-class Reader {
-public:
-    explicit Reader(std::span<const char> bytes) : bytes_(bytes) {}
-
-    template <class Int> Int get() {
-        Int value{};
-        if (!take(sizeof(Int))) {
-            return value;
-        }
-        std::memcpy(&value, bytes_.data() + at_ - sizeof(Int), sizeof(Int));
-        return value;
-    }
-
-    std::string get_string() {
-        const auto size = get<std::uint32_t>();
-        if (!take(size)) {
-            return {};
-        }
-        return {bytes_.data() + at_ - size, size};
-    }
-
-    // A count of items that each take at least `min_item_bytes`: bounded by what is left, so a
-    // damaged count cannot make the caller reserve gigabytes.
-    std::size_t get_count(std::size_t min_item_bytes) {
-        const auto count = get<std::uint32_t>();
-        if (count > (bytes_.size() - at_) / min_item_bytes) {
-            bad_ = true;
-            return 0;
-        }
-        return count;
-    }
-
-    bool finished_cleanly() const { return !bad_ && at_ == bytes_.size(); }
-
-private:
-    bool take(std::size_t n) {
-        if (bad_ || bytes_.size() - at_ < n) {
-            bad_ = true;
-            return false;
-        }
-        at_ += n;
-        return true;
-    }
-
-    std::span<const char> bytes_;
-    std::size_t at_ = 0;
-    bool bad_ = false;
-};
-
 std::optional<Op> decode(std::span<const char> payload) {
-    Reader in(payload);
+    bytes::Reader in(payload);
     const auto code = static_cast<op_code>(in.get<std::uint8_t>());
     Op op;
     switch (code) {
@@ -143,6 +84,12 @@ std::optional<Op> decode(std::span<const char> payload) {
         p.seq = in.get<std::uint64_t>();
         op = std::move(p);
         break;
+    }
+    case op_code::image_part: {
+        // The rest of the payload, as it is: the memory store reads it.
+        const std::size_t size = payload.size() - 1;
+        op = ImagePartOp{std::string(payload.data() + 1, size)};
+        return op;
     }
     default:
         return std::nullopt;
@@ -204,6 +151,10 @@ void write_pushed_seq(std::string& out, std::string_view user, std::uint64_t seq
         put_string(out, user);
         put(out, seq);
     });
+}
+
+void write_image_part(std::string& out, std::string_view part) {
+    record(out, op_code::image_part, [&] { out.append(part); });
 }
 
 header_check check_file_header(std::span<const char> file) {

@@ -8,6 +8,8 @@
 //   file header: "PARLEYJ\n", u32 format version, u32 zero
 //   record:      u32 payload length, u32 ~length, u32 CRC-32 of the payload, payload
 //   payload:     u8 operation, then its fields; a string is u32 length + bytes
+// Compaction writes a new file whose first records are the parts of the memory store's image
+// (ImagePartOp), then renames it over the old one.
 // The length's complement tells a torn header from a corrupt one; the CRC a torn payload.
 #pragma once
 
@@ -48,7 +50,12 @@ struct PushedSeqOp {
     std::string user;
     std::uint64_t seq = 0;
 };
-using Op = std::variant<AppendOp, ReceiptsOp, PruneOp, PushedSeqOp>;
+// One part of a memory store's image (memory_store.hpp): a compacted journal starts with the
+// parts of the state it replaces, and replay reads them into the fresh store in order.
+struct ImagePartOp {
+    std::string part;
+};
+using Op = std::variant<AppendOp, ReceiptsOp, PruneOp, PushedSeqOp, ImagePartOp>;
 
 // Each appends its bytes to `out`.
 void write_file_header(std::string& out);
@@ -57,6 +64,7 @@ void write_append(std::string& out, std::span<const NewMessage> batch, std::int6
 void write_receipts(std::string& out, std::span<const Receipt> receipts);
 void write_prune(std::string& out, std::int64_t before_ms, std::uint64_t max_messages);
 void write_pushed_seq(std::string& out, std::string_view user, std::uint64_t seq);
+void write_image_part(std::string& out, std::string_view part);
 
 enum class header_check { ok, empty, not_a_journal, newer_version };
 header_check check_file_header(std::span<const char> file);

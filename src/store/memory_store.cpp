@@ -8,9 +8,12 @@
 // open-addressing flat maps: no node allocation per entry.
 #include "store/memory_store.hpp"
 
+#include "store/byte_codec.hpp"
+
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -106,6 +109,54 @@ std::int64_t window_start(std::int64_t now_ms, std::int64_t window_ms) {
     return now_ms < lowest + window_ms ? lowest : now_ms - window_ms;
 }
 
+enum class image_part : std::uint8_t { head = 1, users = 2, messages = 3, marks = 4 };
+
+// Cuts an image into parts of about `part_bytes`: each part is its kind, a u32 item count and
+// whole items, so a reader applies one part at a time.
+class ImagePartWriter {
+public:
+    static constexpr std::size_t part_bytes = std::size_t{1} << 20;
+
+    explicit ImagePartWriter(const std::function<void(std::string_view)>& emit) : emit_(emit) {}
+
+    void begin(image_part kind) {
+        flush();
+        kind_ = kind;
+    }
+
+    // The buffer to append the next item to.
+    std::string& item() {
+        if (buffer_.size() >= part_bytes) {
+            flush();
+        }
+        if (buffer_.empty()) {
+            bytes::put(buffer_, static_cast<std::uint8_t>(kind_));
+            bytes::put(buffer_, std::uint32_t{0});
+        }
+        ++count_;
+        return buffer_;
+    }
+    std::string& buffer() { return buffer_; }
+
+    void finish() { flush(); }
+
+private:
+    void flush() {
+        if (buffer_.empty()) {
+            return;
+        }
+        std::memcpy(buffer_.data() + 1, &count_, sizeof count_);
+        emit_(buffer_);
+        buffer_.clear();
+        count_ = 0;
+    }
+
+    const std::function<void(std::string_view)>& emit_;
+    image_part kind_ = image_part::head;
+    std::string buffer_;
+    std::uint32_t count_ = 0;
+};
+
 class MemoryStore final : public MessageStore {
 public:
     bool waits_on_io() const override { return false; }
@@ -138,19 +189,9 @@ public:
                 first_msg_id_ = msg_id;
             }
             Message m{now_ms, from, to, 0, 0, in.text, in.client_id};
-            User& sender = users_[from];
-            m.from_seq = ++sender.last_seq;
-            sender.inbox.push_back({m.from_seq, msg_id});
-            sender.conversations[to].last_msg_id = msg_id;
-            if (to == from) {
-                m.to_seq = m.from_seq;
-            } else {
-                User& recipient = users_[to];
-                m.to_seq = ++recipient.last_seq;
-                recipient.inbox.push_back({m.to_seq, msg_id});
-                recipient.conversations[from].last_msg_id = msg_id;
-            }
-            by_conversation_[conversation_key(from, to)].push_back(msg_id);
+            m.from_seq = ++users_[from].last_seq;
+            m.to_seq = to == from ? m.from_seq : ++users_[to].last_seq;
+            index_message(msg_id, m);
             if (id_slot != nullptr) {
                 *id_slot = msg_id; // the newest message with this id, as before
             }
@@ -295,7 +336,141 @@ public:
         return deleted;
     }
 
+    // The image (memory_store.hpp). Parts, each a kind byte, a u32 count and that many items:
+    //   head:     next_msg_id, first_msg_id (one part, first)
+    //   users:    name, last_seq, pushed_seq (in UserIndex order)
+    //   messages: ts, from, to (UserIndex), from_seq, to_seq, text, client_id (msg_id order)
+    //   marks:    user, peer, read_up_to, delivered_up_to (every conversation side)
+    // Inboxes, conversation lists, last msg_ids and the client-id table are rebuilt from the
+    // messages as append() builds them.
+    void write_image(const std::function<void(std::string_view)>& emit) const {
+        ImagePartWriter out(emit);
+        out.begin(image_part::head);
+        bytes::put(out.item(), next_msg_id_);
+        bytes::put(out.buffer(), first_msg_id_);
+        out.begin(image_part::users);
+        for (const User& u : users_) {
+            std::string& b = out.item();
+            bytes::put_string(b, u.name);
+            bytes::put(b, u.last_seq);
+            bytes::put(b, u.pushed_seq);
+        }
+        out.begin(image_part::messages);
+        for (const Message& m : messages_) {
+            std::string& b = out.item();
+            bytes::put(b, m.ts_ms);
+            bytes::put(b, m.from);
+            bytes::put(b, m.to);
+            bytes::put(b, m.from_seq);
+            bytes::put(b, m.to_seq);
+            bytes::put_string(b, m.text);
+            bytes::put_string(b, m.client_id);
+        }
+        out.begin(image_part::marks);
+        for (UserIndex user = 0; user < users_.size(); ++user) {
+            for (const auto& [peer, marks] : users_[user].conversations) {
+                std::string& b = out.item();
+                bytes::put(b, user);
+                bytes::put(b, peer);
+                bytes::put(b, marks.read_up_to);
+                bytes::put(b, marks.delivered_up_to);
+            }
+        }
+        out.finish();
+    }
+
+    bool read_image_part(std::string_view part) {
+        bytes::Reader in(part);
+        const auto kind = static_cast<image_part>(in.get<std::uint8_t>());
+        const std::size_t count = in.get_count(1);
+        switch (kind) {
+        case image_part::head:
+            if (count != 1 || !users_.empty() || !messages_.empty() || next_msg_id_ != 1) {
+                return false;
+            }
+            next_msg_id_ = in.get<std::uint64_t>();
+            first_msg_id_ = in.get<std::uint64_t>();
+            if (first_msg_id_ == 0 || first_msg_id_ > next_msg_id_) {
+                return false;
+            }
+            break;
+        case image_part::users:
+            for (std::size_t i = 0; i < count && !in.bad(); ++i) {
+                std::string name = in.get_string();
+                const auto last_seq = in.get<std::uint64_t>();
+                const auto pushed_seq = in.get<std::uint64_t>();
+                if (user_ids_.contains(name) || pushed_seq > last_seq) {
+                    return false;
+                }
+                user_ids_.emplace(name, static_cast<UserIndex>(users_.size()));
+                users_.push_back(User{std::move(name), last_seq, pushed_seq, {}, {}});
+            }
+            break;
+        case image_part::messages:
+            for (std::size_t i = 0; i < count && !in.bad(); ++i) {
+                Message m;
+                m.ts_ms = in.get<std::int64_t>();
+                m.from = in.get<UserIndex>();
+                m.to = in.get<UserIndex>();
+                m.from_seq = in.get<std::uint64_t>();
+                m.to_seq = in.get<std::uint64_t>();
+                m.text = in.get_string();
+                m.client_id = in.get_string();
+                const std::uint64_t msg_id = first_msg_id_ + messages_.size();
+                if (in.bad() || msg_id >= next_msg_id_ || m.from >= users_.size() || m.to >= users_.size() ||
+                    !seq_follows(users_[m.from], m.from_seq) || !seq_follows(users_[m.to], m.to_seq)) {
+                    return false;
+                }
+                index_message(msg_id, m);
+                if (!m.client_id.empty()) {
+                    by_client_id_.insert_or_assign(
+                        ClientKey{client_key_hash(m.from, m.client_id), m.from, m.client_id}, msg_id);
+                }
+                messages_.push_back(std::move(m));
+            }
+            break;
+        case image_part::marks:
+            for (std::size_t i = 0; i < count && !in.bad(); ++i) {
+                const auto user = in.get<UserIndex>();
+                const auto peer = in.get<UserIndex>();
+                const auto read_up_to = in.get<std::uint64_t>();
+                const auto delivered_up_to = in.get<std::uint64_t>();
+                if (in.bad() || user >= users_.size()) {
+                    return false;
+                }
+                const auto found = users_[user].conversations.find(peer);
+                if (found == users_[user].conversations.end()) {
+                    return false; // marks exist only beside a stored message
+                }
+                found->second.read_up_to = read_up_to;
+                found->second.delivered_up_to = delivered_up_to;
+            }
+            break;
+        default:
+            return false;
+        }
+        return in.finished_cleanly();
+    }
+
 private:
+    // A restored message's seq must be in its user's range and above the inbox's newest.
+    static bool seq_follows(const User& u, std::uint64_t seq) {
+        return seq >= 1 && seq <= u.last_seq && (u.inbox.empty() || u.inbox.back().seq < seq);
+    }
+
+    // Files a new message (its seqs assigned) in both inboxes and its conversation.
+    void index_message(std::uint64_t msg_id, const Message& m) {
+        User& sender = users_[m.from];
+        sender.inbox.push_back({m.from_seq, msg_id});
+        sender.conversations[m.to].last_msg_id = msg_id;
+        if (m.to != m.from) {
+            User& recipient = users_[m.to];
+            recipient.inbox.push_back({m.to_seq, msg_id});
+            recipient.conversations[m.from].last_msg_id = msg_id;
+        }
+        by_conversation_[conversation_key(m.from, m.to)].push_back(msg_id);
+    }
+
     UserIndex intern(const std::string& name) {
         const auto found = user_ids_.find(name);
         if (found != user_ids_.end()) {
@@ -346,6 +521,14 @@ private:
 
 std::unique_ptr<MessageStore> make_memory_store() {
     return std::make_unique<MemoryStore>();
+}
+
+void write_memory_image(const MessageStore& store, const std::function<void(std::string_view)>& part) {
+    static_cast<const MemoryStore&>(store).write_image(part);
+}
+
+bool read_memory_image_part(MessageStore& store, std::string_view part) {
+    return static_cast<MemoryStore&>(store).read_image_part(part);
 }
 
 } // namespace parley::store

@@ -5,10 +5,20 @@
 
 #include "store/message_store.hpp"
 
+#include <functional>
 #include <memory>
+#include <string_view>
 
 namespace parley::store {
 
 std::unique_ptr<MessageStore> make_memory_store();
+
+// A memory store's image: its whole state as a series of parts (about 1 MiB each), for the
+// journal store's compaction (ADR 012). `store` must come from make_memory_store(). A fresh
+// store given every part of an image, in order, answers every call as the imaged one did.
+void write_memory_image(const MessageStore& store, const std::function<void(std::string_view)>& part);
+// False if the part is malformed or does not follow the parts before it; the store must then
+// be thrown away.
+bool read_memory_image_part(MessageStore& store, std::string_view part);
 
 } // namespace parley::store

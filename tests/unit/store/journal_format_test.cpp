@@ -32,12 +32,15 @@ std::vector<Op> scan_all(const std::string& file, ScanResult& result) {
 TEST(JournalFormat, EveryOperationReadsBackAsWritten) {
     std::string file = three_records();
     write_pushed_seq(file, "ann", 42);
+    const std::string image_part("\x03 any bytes\0 at all", 20);
+    write_image_part(file, image_part);
     ASSERT_EQ(check_file_header(file), header_check::ok);
     ScanResult result;
     const std::vector<Op> ops = scan_all(file, result);
     EXPECT_EQ(result.end, scan_end::clean);
     EXPECT_EQ(result.valid_end, file.size());
-    ASSERT_EQ(ops.size(), 4u);
+    ASSERT_EQ(ops.size(), 5u);
+    EXPECT_EQ(std::get<ImagePartOp>(ops[4]).part, image_part);
 
     const auto& append = std::get<AppendOp>(ops[0]);
     EXPECT_EQ(append.now_ms, 1'700'000'000'000);

@@ -58,8 +58,10 @@ class JournalStore : public ::testing::Test {
 protected:
     fs::path file() const { return dir.path() / journal::file_name; }
 
-    std::unique_ptr<MessageStore> open(std::vector<std::string>* warnings = nullptr) {
+    std::unique_ptr<MessageStore> open(std::vector<std::string>* warnings = nullptr,
+                                       std::size_t compact_at_least_bytes = std::size_t{64} << 20) {
         JournalOptions options;
+        options.compact_at_least_bytes = compact_at_least_bytes;
         if (warnings != nullptr) {
             options.warn = [warnings](const std::string& line) { warnings->push_back(line); };
         }
@@ -68,11 +70,12 @@ protected:
 
     // Opens the store in a child process, runs `body` on it, then ends the child with _exit(0): the
     // store is never closed or flushed — what a crash right after `body` leaves on disk.
-    void in_a_process_that_dies(const std::function<void(MessageStore&)>& body) {
+    void in_a_process_that_dies(const std::function<void(MessageStore&)>& body,
+                                std::size_t compact_at_least_bytes = std::size_t{64} << 20) {
         const pid_t pid = ::fork();
         ASSERT_GE(pid, 0);
         if (pid == 0) {
-            std::unique_ptr<MessageStore> store = open();
+            std::unique_ptr<MessageStore> store = open(nullptr, compact_at_least_bytes);
             body(*store);
             (void)store.release(); // no destructor: nothing written at close
             ::_exit(::testing::Test::HasFailure() ? 1 : 0);
@@ -153,6 +156,55 @@ TEST_F(JournalStore, PruneIsReplayed) {
     auto store = open();
     EXPECT_EQ(inbox_ids(*store, "ben"), (std::vector<std::uint64_t>{4, 5}));
     EXPECT_EQ(*store->last_seq("ben"), 5u);
+}
+
+// Compaction rewrites the journal as an image of the state: smaller, and what it answers after a
+// crash (a process that never closed the store) is what it answered before.
+TEST_F(JournalStore, CompactionShrinksTheJournalAndKeepsEverything) {
+    const fs::path journal_file = file();
+    in_a_process_that_dies(
+        [&](MessageStore& store) {
+            // Many receipts (each its own record) on few messages: the state stays small.
+            ASSERT_TRUE(store.append(chats("ann", "ben", 3), t0, day));
+            for (std::uint64_t i = 0; i < 600; ++i) {
+                ASSERT_TRUE(store.record_receipt({"ben", "ann", receipt_kind::delivered, 1 + i % 3}));
+            }
+            ASSERT_TRUE(store.record_receipt({"ben", "ann", receipt_kind::read, 2}));
+            ASSERT_TRUE(store.set_pushed_seq("ben", 3)); // pending: the image must carry it
+            const auto size_before = fs::file_size(journal_file);
+            ASSERT_GT(size_before, 16u * 1024);
+            ASSERT_TRUE(store.maintain());
+            EXPECT_LT(fs::file_size(journal_file), size_before / 10);
+            EXPECT_FALSE(fs::exists(journal_file.string() + ".compacting"));
+            ASSERT_TRUE(store.append(chats("ben", "ann", 1), t0, day)); // a record after the image
+        },
+        16 * 1024);
+    auto store = open();
+    EXPECT_EQ(inbox_ids(*store, "ann"), (std::vector<std::uint64_t>{1, 2, 3, 4}));
+    EXPECT_EQ(*store->pushed_seq("ben"), 3u);
+    auto conversations = store->conversations("ben");
+    ASSERT_TRUE(conversations && conversations->size() == 1);
+    EXPECT_EQ(conversations->front().read_up_to, 2u);
+    EXPECT_EQ(conversations->front().unread, 1u);
+    auto peer_view = store->conversations("ann");
+    ASSERT_TRUE(peer_view && peer_view->size() == 1);
+    EXPECT_EQ(peer_view->front().peer_delivered_up_to, 3u);
+}
+
+// A stop during compaction leaves its unfinished file beside the whole journal.
+TEST_F(JournalStore, AnUnfinishedCompactionIsRemovedAndTheJournalKept) {
+    {
+        auto store = open();
+        ASSERT_TRUE(store->append(chats("ann", "ben", 2), t0, day));
+    }
+    const fs::path leftover = file().string() + ".compacting";
+    write_bytes(leftover, "half an image");
+    std::vector<std::string> warnings;
+    auto store = open(&warnings);
+    EXPECT_FALSE(fs::exists(leftover));
+    ASSERT_EQ(warnings.size(), 1u);
+    EXPECT_NE(warnings[0].find("interrupted"), std::string::npos) << warnings[0];
+    EXPECT_EQ(inbox_ids(*store, "ben"), (std::vector<std::uint64_t>{1, 2}));
 }
 
 // A crash during a write leaves its record partly on disk: open cuts it off, says so, and
