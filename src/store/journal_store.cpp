@@ -138,7 +138,14 @@ public:
 
     result<void> maintain() override {
         if (end_ >= compact_at_ && !failed_) {
-            return compact(); // its image holds the pending resume hints too
+            // Only if the image would be at most half the journal: a journal of messages that are
+            // all still held (no prune, few receipts) is about its image's size, and rewriting it
+            // would gain nothing. Then look again when the journal has doubled past the image.
+            const std::size_t image = memory_image_bytes(*memory_);
+            if (end_ >= 2 * image) {
+                return compact(); // its image holds the pending resume hints too
+            }
+            compact_at_ = std::max(options_.compact_at_least_bytes, 2 * image);
         }
         if (pending_pushed_.empty()) {
             return {};

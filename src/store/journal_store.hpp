@@ -24,10 +24,10 @@ struct JournalOptions {
     std::function<void(const std::string&)> warn;
     // Called with one line after each compaction.
     std::function<void(const std::string&)> info;
-    // Compaction (by maintain()) rewrites the journal as an image of the state when it has grown
-    // to twice the size of the last image, and at least to this size. Each byte of state is thus
-    // rewritten at most about once per byte appended, and replay at open reads at most about
-    // twice the state.
+    // Compaction (by maintain()) rewrites the journal as an image of the state once the journal
+    // is at least this big and at least twice the image's size (the rest being pruned messages,
+    // superseded receipts and hints). Each byte of state is thus rewritten at most about once
+    // per byte appended, and replay at open reads at most about twice the state.
     std::size_t compact_at_least_bytes = std::size_t{64} << 20;
 };
 

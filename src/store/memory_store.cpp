@@ -379,6 +379,29 @@ public:
         out.finish();
     }
 
+    // What write_image() would write, without writing it: one pass over the messages, no copying
+    // (the journal store asks before deciding whether a compaction would shrink anything).
+    std::size_t image_bytes() const {
+        constexpr std::size_t part_header = 1 + 4;
+        constexpr std::size_t head_item = 8 + 8;
+        constexpr std::size_t user_item = 4 + 8 + 8;           // + name
+        constexpr std::size_t message_item = 8 + 4 + 4 + 8 + 8 + 4 + 4; // + text + client_id
+        constexpr std::size_t mark_item = 4 + 4 + 8 + 8;
+        std::size_t items = head_item;
+        std::size_t marks = 0;
+        for (const User& u : users_) {
+            items += user_item + u.name.size();
+            marks += u.conversations.size();
+        }
+        items += marks * mark_item;
+        for (const Message& m : messages_) {
+            items += message_item + m.text.size() + m.client_id.size();
+        }
+        // Parts end at about ImagePartWriter::part_bytes; each adds a header. An estimate within
+        // a few headers is all the caller needs.
+        return items + part_header * (4 + items / ImagePartWriter::part_bytes);
+    }
+
     bool read_image_part(std::string_view part) {
         bytes::Reader in(part);
         const auto kind = static_cast<image_part>(in.get<std::uint8_t>());
@@ -525,6 +548,10 @@ std::unique_ptr<MessageStore> make_memory_store() {
 
 void write_memory_image(const MessageStore& store, const std::function<void(std::string_view)>& part) {
     static_cast<const MemoryStore&>(store).write_image(part);
+}
+
+std::size_t memory_image_bytes(const MessageStore& store) {
+    return static_cast<const MemoryStore&>(store).image_bytes();
 }
 
 bool read_memory_image_part(MessageStore& store, std::string_view part) {

@@ -17,6 +17,9 @@ std::unique_ptr<MessageStore> make_memory_store();
 // journal store's compaction (ADR 012). `store` must come from make_memory_store(). A fresh
 // store given every part of an image, in order, answers every call as the imaged one did.
 void write_memory_image(const MessageStore& store, const std::function<void(std::string_view)>& part);
+// About how many bytes write_memory_image() would pass (within a few dozen), at the cost of one
+// pass over the messages.
+std::size_t memory_image_bytes(const MessageStore& store);
 // False if the part is malformed or does not follow the parts before it; the store must then
 // be thrown away.
 bool read_memory_image_part(MessageStore& store, std::string_view part);

@@ -191,6 +191,24 @@ TEST_F(JournalStore, CompactionShrinksTheJournalAndKeepsEverything) {
     EXPECT_EQ(peer_view->front().peer_delivered_up_to, 3u);
 }
 
+// A journal of messages that are all still held is about the size of its image: rewriting it
+// would gain nothing, so it is left alone.
+TEST_F(JournalStore, AJournalOfLiveMessagesIsNotRewritten) {
+    std::vector<std::string> compacted;
+    JournalOptions options;
+    options.compact_at_least_bytes = 16 * 1024;
+    options.info = [&](const std::string& line) { compacted.push_back(line); };
+    auto store = open_journal_store(dir.path(), options);
+    for (int i = 0; i < 20; ++i) {
+        ASSERT_TRUE(store->append(chats("ann", "ben", 20, std::string(40, 'x')), t0, day));
+    }
+    const auto size = fs::file_size(file());
+    ASSERT_GT(size, 16u * 1024);
+    ASSERT_TRUE(store->maintain());
+    EXPECT_TRUE(compacted.empty());
+    EXPECT_EQ(fs::file_size(file()), size);
+}
+
 // A stop during compaction leaves its unfinished file beside the whole journal.
 TEST_F(JournalStore, AnUnfinishedCompactionIsRemovedAndTheJournalKept) {
     {
