@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 #include <string_view>
@@ -278,6 +279,7 @@ private:
     // On failure the old journal stays in use and the next try waits until it has doubled again.
     result<void> compact() {
         const std::size_t before = end_;
+        const auto started = std::chrono::steady_clock::now(); // for the log line only
         const int fd = ::open(compacting_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
             return compaction_failed(last_error());
@@ -339,8 +341,11 @@ private:
         compact_at_ = std::max(options_.compact_at_least_bytes, 2 * end_);
         pending_pushed_.clear(); // in the image
         if (options_.info) {
+            const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                std::chrono::steady_clock::now() - started);
             options_.info(label_ + ": compacted " + std::to_string(before) + " bytes into " +
-                          std::to_string(end_));
+                          std::to_string(end_) + " in " + std::to_string(took.count()) +
+                          " ms (writes waited meanwhile)");
         }
         return {};
     }
