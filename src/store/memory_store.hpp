@@ -1,6 +1,8 @@
-// The in-memory MessageStore: everything in this process's heap, gone when it exits. For tests
-// and benchmarks (`--store memory`), NOT durable. It keeps exactly the SQLite store's semantics
-// so the one contract suite holds for both; it must not grow features of its own.
+// The in-memory MessageStore: everything in this process's heap, gone when it exits. On its own
+// for tests and benchmarks (`--store memory`), NOT durable; it is also the journal store's state
+// (ADR 012), rebuilt by replaying the calls it was given, so its answers must depend on those
+// calls alone (no clock, no address or hash-order dependence). It keeps exactly the SQLite
+// store's semantics so the one contract suite holds for all; it must not grow features of its own.
 #pragma once
 
 #include "store/message_store.hpp"

@@ -1,5 +1,6 @@
 // The message store: what Parley keeps so that an acked message is never lost. An interface with
-// an in-memory implementation (tests, benchmarks; not durable) and SQLite (the embedded default).
+// an in-memory implementation (tests, benchmarks; not durable), SQLite (the embedded default) and
+// the journal store (the in-memory one behind an fsynced log of its calls, ADR 012).
 // Calls never overlap (one storage thread, or the shards under one lock), so implementations
 // need no locks; calls are synchronous, and append() takes a whole batch so one transaction (one
 // fsync) covers it.
