@@ -11,12 +11,14 @@
 #include "store/byte_codec.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include <algorithm>
 #include <cstring>
 #include <deque>
 #include <functional>
 #include <limits>
+#include <memory>
 #include <string_view>
 #include <utility>
 
@@ -32,16 +34,11 @@ struct NameHash {
 };
 
 // (sender, client id) of a message sent with an id: the idempotency key. Its hash is computed
-// once and kept: the map holds one key per message sent with an id, and every growth of the
+// once and kept: the table holds one entry per message sent with an id, and every growth of the
 // table would otherwise hash all of their strings again.
 std::size_t client_key_hash(UserIndex from, std::string_view id) {
     return std::hash<std::string_view>{}(id) ^ (std::size_t{from} * 0x9e3779b97f4a7c15ULL);
 }
-struct ClientKey {
-    std::size_t hash = 0;
-    UserIndex from = 0;
-    std::string id;
-};
 struct ClientKeyView {
     std::size_t hash = 0;
     UserIndex from = 0;
@@ -50,20 +47,28 @@ struct ClientKeyView {
 ClientKeyView client_key(UserIndex from, std::string_view id) {
     return {client_key_hash(from, id), from, id};
 }
-struct ClientKeyHash {
-    using is_transparent = void;
-    std::size_t operator()(const ClientKeyView& k) const noexcept { return k.hash; }
-    std::size_t operator()(const ClientKey& k) const noexcept { return k.hash; }
-};
-struct ClientKeyEqual {
-    using is_transparent = void;
-    static ClientKeyView view(const ClientKey& k) { return {k.hash, k.from, k.id}; }
-    static ClientKeyView view(const ClientKeyView& k) { return k; }
-    template <class A, class B> bool operator()(const A& a, const B& b) const noexcept {
-        const ClientKeyView x = view(a);
-        const ClientKeyView y = view(b);
-        return x.hash == y.hash && x.from == y.from && x.id == y.id;
+
+// A chat's text and client id in one allocation, [text][client id]: a message costs one heap
+// block, not two strings' (2 x 32 bytes inline, and a block each once past 15 characters).
+class MessageBody {
+public:
+    MessageBody() = default;
+    MessageBody(std::string_view text, std::string_view client_id)
+        : text_size_(static_cast<std::uint32_t>(text.size())),
+          id_size_(static_cast<std::uint32_t>(client_id.size())) {
+        if (!text.empty() || !client_id.empty()) {
+            bytes_ = std::make_unique_for_overwrite<char[]>(text.size() + client_id.size());
+            std::memcpy(bytes_.get(), text.data(), text.size());
+            std::memcpy(bytes_.get() + text.size(), client_id.data(), client_id.size());
+        }
     }
+    std::string_view text() const { return {bytes_.get(), text_size_}; }
+    std::string_view client_id() const { return {bytes_.get() + text_size_, id_size_}; }
+
+private:
+    std::unique_ptr<char[]> bytes_;
+    std::uint32_t text_size_ = 0;
+    std::uint32_t id_size_ = 0;
 };
 
 // A conversation's key: the two users in order, so both directions share one entry.
@@ -99,8 +104,37 @@ struct Message {
     UserIndex to = 0;
     std::uint64_t from_seq = 0;
     std::uint64_t to_seq = 0;
-    std::string text;
-    std::string client_id; // empty if none
+    MessageBody body; // client id empty if none
+};
+
+// An entry of the client-id table: the newest message sent with its (sender, client id), which
+// is also where the key's text lives, so the table holds 16 bytes an entry and no string.
+struct ClientRef {
+    std::size_t hash = 0;
+    std::uint64_t msg_id = 0;
+};
+struct ClientRefHash {
+    using is_transparent = void;
+    std::size_t operator()(const ClientKeyView& k) const noexcept { return k.hash; }
+    std::size_t operator()(const ClientRef& r) const noexcept { return r.hash; }
+};
+// Compares through the messages an entry points to: every entry's message is held (prune
+// removes the entry with the message, ClientIds::remember re-points it to a newer one).
+struct ClientRefEqual {
+    using is_transparent = void;
+    const std::deque<Message>* messages = nullptr;
+    const std::uint64_t* first_msg_id = nullptr;
+
+    ClientKeyView view(const ClientRef& r) const {
+        const Message& m = (*messages)[r.msg_id - *first_msg_id];
+        return {r.hash, m.from, m.body.client_id()};
+    }
+    static ClientKeyView view(const ClientKeyView& k) { return k; }
+    template <class A, class B> bool operator()(const A& a, const B& b) const noexcept {
+        const ClientKeyView x = view(a);
+        const ClientKeyView y = view(b);
+        return x.hash == y.hash && x.from == y.from && x.id == y.id;
+    }
 };
 
 // The oldest ts a duplicate may have, without overflowing for a huge window.
@@ -159,6 +193,11 @@ private:
 
 class MemoryStore final : public MessageStore {
 public:
+    MemoryStore() = default;
+    // by_client_id_'s comparisons point into this object.
+    MemoryStore(const MemoryStore&) = delete;
+    MemoryStore& operator=(const MemoryStore&) = delete;
+
     bool waits_on_io() const override { return false; }
 
     boost::system::result<void> maintain() override { return {}; } // nothing deferred
@@ -171,33 +210,34 @@ public:
         for (const NewMessage& in : batch) {
             const UserIndex from = intern(in.from);
             const UserIndex to = intern(in.to);
-            // One probe of the id table for both the duplicate check and the insert: the table
-            // holds an entry per message sent with an id, and each probe is a cache miss.
-            std::uint64_t* id_slot = nullptr;
+            std::size_t id_hash = 0;
             if (!in.client_id.empty()) {
                 const ClientKeyView key = client_key(from, in.client_id);
-                auto [it, inserted] = by_client_id_.try_emplace(ClientKey{key.hash, from, in.client_id}, 0);
-                if (!inserted && idempotency_window_ms > 0 &&
-                    message(it->second).ts_ms >= window_start(now_ms, idempotency_window_ms)) {
-                    results.push_back({stored(it->second), true});
-                    continue;
+                id_hash = key.hash;
+                const auto earlier = by_client_id_.find(key);
+                if (earlier != by_client_id_.end()) {
+                    if (idempotency_window_ms > 0 &&
+                        message(earlier->msg_id).ts_ms >= window_start(now_ms, idempotency_window_ms)) {
+                        results.push_back({stored(earlier->msg_id), true});
+                        continue;
+                    }
+                    by_client_id_.erase(earlier); // a newer message takes the key over, below
                 }
-                id_slot = &it->second;
             }
             const std::uint64_t msg_id = next_msg_id_++;
             if (messages_.empty()) {
                 first_msg_id_ = msg_id;
             }
-            Message m{now_ms, from, to, 0, 0, in.text, in.client_id};
+            Message& m = messages_.emplace_back(Message{now_ms, from, to, 0, 0, {in.text, in.client_id}});
             m.from_seq = ++users_[from].last_seq;
             m.to_seq = to == from ? m.from_seq : ++users_[to].last_seq;
             index_message(msg_id, m);
-            if (id_slot != nullptr) {
-                *id_slot = msg_id; // the newest message with this id, as before
+            if (!in.client_id.empty()) {
+                // Its probe finds the slot the failed find() ended at, still in cache.
+                by_client_id_.insert(ClientRef{id_hash, msg_id});
             }
             results.push_back(
                 {StoredMessage{msg_id, now_ms, in.from, in.to, in.text, m.from_seq, m.to_seq}, false});
-            messages_.push_back(std::move(m));
         }
         return results;
     }
@@ -316,9 +356,10 @@ public:
             if (m.to != m.from) {
                 users_[m.to].inbox.pop_front();
             }
-            if (!m.client_id.empty()) {
-                const auto owner = by_client_id_.find(client_key(m.from, m.client_id));
-                if (owner != by_client_id_.end() && owner->second == msg_id) {
+            if (!m.body.client_id().empty()) {
+                // Before the message goes: the table's comparisons read it.
+                const auto owner = by_client_id_.find(client_key(m.from, m.body.client_id()));
+                if (owner != by_client_id_.end() && owner->msg_id == msg_id) {
                     by_client_id_.erase(owner);
                 }
             }
@@ -363,8 +404,8 @@ public:
             bytes::put(b, m.to);
             bytes::put(b, m.from_seq);
             bytes::put(b, m.to_seq);
-            bytes::put_string(b, m.text);
-            bytes::put_string(b, m.client_id);
+            bytes::put_string(b, m.body.text());
+            bytes::put_string(b, m.body.client_id());
         }
         out.begin(image_part::marks);
         for (UserIndex user = 0; user < users_.size(); ++user) {
@@ -395,7 +436,7 @@ public:
         }
         items += marks * mark_item;
         for (const Message& m : messages_) {
-            items += message_item + m.text.size() + m.client_id.size();
+            items += message_item + m.body.text().size() + m.body.client_id().size();
         }
         // Parts end at about ImagePartWriter::part_bytes; each adds a header. An estimate within
         // a few headers is all the caller needs.
@@ -437,19 +478,24 @@ public:
                 m.to = in.get<UserIndex>();
                 m.from_seq = in.get<std::uint64_t>();
                 m.to_seq = in.get<std::uint64_t>();
-                m.text = in.get_string();
-                m.client_id = in.get_string();
+                const std::string text = in.get_string();
+                const std::string client_id = in.get_string();
                 const std::uint64_t msg_id = first_msg_id_ + messages_.size();
                 if (in.bad() || msg_id >= next_msg_id_ || m.from >= users_.size() || m.to >= users_.size() ||
                     !seq_follows(users_[m.from], m.from_seq) || !seq_follows(users_[m.to], m.to_seq)) {
                     return false;
                 }
+                m.body = MessageBody(text, client_id);
                 index_message(msg_id, m);
-                if (!m.client_id.empty()) {
-                    by_client_id_.insert_or_assign(
-                        ClientKey{client_key_hash(m.from, m.client_id), m.from, m.client_id}, msg_id);
-                }
                 messages_.push_back(std::move(m));
+                if (!client_id.empty()) {
+                    // As append() leaves it: the newest message with the key holds it.
+                    const ClientKeyView key = client_key(messages_.back().from, client_id);
+                    if (const auto earlier = by_client_id_.find(key); earlier != by_client_id_.end()) {
+                        by_client_id_.erase(earlier);
+                    }
+                    by_client_id_.insert(ClientRef{key.hash, msg_id});
+                }
             }
             break;
         case image_part::marks:
@@ -515,8 +561,13 @@ private:
 
     StoredMessage stored(std::uint64_t msg_id) const {
         const Message& m = message(msg_id);
-        return StoredMessage{msg_id,     m.ts_ms, users_[m.from].name, users_[m.to].name, m.text,
-                             m.from_seq, m.to_seq};
+        return StoredMessage{msg_id,
+                             m.ts_ms,
+                             users_[m.from].name,
+                             users_[m.to].name,
+                             std::string(m.body.text()),
+                             m.from_seq,
+                             m.to_seq};
     }
 
     Marks* find_marks(const std::string& user, const std::string& peer) {
@@ -537,7 +588,8 @@ private:
     boost::unordered_flat_map<std::string, UserIndex, NameHash, std::equal_to<>> user_ids_;
     boost::unordered_flat_map<std::uint64_t, std::deque<std::uint64_t>> by_conversation_; // msg_id order
     // (sender, client_id) -> the newest msg_id sent with it.
-    boost::unordered_flat_map<ClientKey, std::uint64_t, ClientKeyHash, ClientKeyEqual> by_client_id_;
+    boost::unordered_flat_set<ClientRef, ClientRefHash, ClientRefEqual> by_client_id_{
+        0, ClientRefHash{}, ClientRefEqual{&messages_, &first_msg_id_}};
 };
 
 } // namespace
