@@ -25,7 +25,8 @@ SharedText encode_chat(const store::StoredMessage& m, std::uint64_t seq, bool ou
 StorageEngine::StorageEngine(store::MessageStore& store, Directory& directory, ShardPoster& poster,
                              const Clock& clock, Options options)
     : store_(store), directory_(directory), poster_(poster), clock_(clock), options_(options),
-      outboxes_(max_shards) {}
+      outboxes_(max_shards), last_prune_ms_(clock.now_ms()),
+      next_prune_ms_(last_prune_ms_ + options.prune_every_ms) {}
 
 void StorageEngine::process(std::vector<StorageRequest>& batch) {
     store_chats(batch);
@@ -233,12 +234,29 @@ void StorageEngine::user_offline(const UserOffline& request) {
     (void)store_.set_pushed_seq(request.user, request.pushed_seq);
 }
 
-std::size_t StorageEngine::prune_step() {
-    if (options_.retention_ms <= 0) {
+std::size_t StorageEngine::prune_if_due() {
+    const std::int64_t now = clock_.now_ms();
+    if (now < next_prune_ms_ && now >= last_prune_ms_) {
         return 0;
     }
-    auto deleted = store_.prune(clock_.now_ms() - options_.retention_ms, options_.prune_batch);
-    return deleted ? *deleted : 0;
+    // Without retention the schedule still moves on: the storage thread sleeps by it.
+    std::size_t count = 0;
+    if (options_.retention_ms > 0) {
+        auto deleted = store_.prune(now - options_.retention_ms, options_.prune_batch);
+        count = deleted ? *deleted : 0;
+    }
+    last_prune_ms_ = now;
+    const bool full = options_.prune_batch > 0 && count >= options_.prune_batch;
+    next_prune_ms_ = now + (full ? options_.prune_catch_up_ms : options_.prune_every_ms);
+    return count;
+}
+
+std::int64_t StorageEngine::ms_until_prune() const {
+    const std::int64_t now = clock_.now_ms();
+    if (now < last_prune_ms_) {
+        return 0;
+    }
+    return std::max<std::int64_t>(0, next_prune_ms_ - now);
 }
 
 bool StorageEngine::to_user(const std::string& user, Delivery d) {

@@ -29,6 +29,11 @@ public:
         std::int64_t retention_ms = 0;
         // Messages deleted per pruning step: small, so a step never holds up a batch for long.
         std::size_t prune_batch = 1000;
+        // A step is due this long after one that found less than a batch to delete...
+        std::int64_t prune_every_ms = 1000;
+        // ...and this long after a full one: pruning then catches up (up to 100 steps a second)
+        // with a server that stores more than a batch a second, instead of falling behind.
+        std::int64_t prune_catch_up_ms = 10;
     };
 
     StorageEngine(store::MessageStore& store, Directory& directory, ShardPoster& poster, const Clock& clock,
@@ -43,8 +48,11 @@ public:
     // costs nothing but time: the store retries on its next call.
     bool maintain() { return store_.maintain().has_value(); }
 
-    // Deletes messages past the retention period, a small batch at a time; returns how many.
-    std::size_t prune_step();
+    // Deletes up to a batch of messages past the retention period if a step is due (see
+    // Options); returns how many. Due at once if the clock went back past the last step.
+    std::size_t prune_if_due();
+    // Milliseconds until a pruning step is due (0: now); the storage thread's longest sleep.
+    std::int64_t ms_until_prune() const;
 
     std::uint64_t messages_stored() const { return messages_stored_; }
 
@@ -79,6 +87,8 @@ private:
     std::vector<store::NewMessage> new_messages_;
     std::vector<const StoreChat*> chat_requests_;
     std::uint64_t messages_stored_ = 0;
+    std::int64_t last_prune_ms_ = 0;
+    std::int64_t next_prune_ms_ = 0;
 };
 
 } // namespace parley::chat

@@ -11,7 +11,7 @@ StorageWorker::StorageWorker(std::unique_ptr<store::MessageStore> store, chat::D
                              chat::ShardPoster& poster, const chat::Clock& clock,
                              chat::StorageEngine::Options options)
     : store_(std::move(store)), engine_(*store_, directory, poster, clock, options),
-      inline_(!store_->waits_on_io()), next_prune_(steady::now() + prune_every) {}
+      inline_(!store_->waits_on_io()) {}
 
 StorageWorker::~StorageWorker() {
     stop();
@@ -41,7 +41,7 @@ void StorageWorker::submit(std::vector<chat::StorageRequest>& batch) {
         std::lock_guard lock(mutex_);
         engine_.process(batch);
         batch.clear();
-        prune_if_due(steady::now());
+        prune();
         return;
     }
     bool was_empty = false;
@@ -61,15 +61,11 @@ void StorageWorker::submit(std::vector<chat::StorageRequest>& batch) {
     }
 }
 
-void StorageWorker::prune_if_due(steady::time_point now) {
-    if (now < next_prune_) {
-        return;
-    }
+void StorageWorker::prune() {
     // Pruning runs between batches in small steps, so traffic waits at most one step.
-    if (const std::size_t pruned = engine_.prune_step(); pruned > 0) {
+    if (const std::size_t pruned = engine_.prune_if_due(); pruned > 0) {
         spdlog::debug("pruned {} messages past the retention period", pruned);
     }
-    next_prune_ = steady::now() + prune_every;
 }
 
 void StorageWorker::run() {
@@ -78,7 +74,8 @@ void StorageWorker::run() {
         bool stop = false;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait_until(lock, next_prune_, [this] { return !queue_.empty() || stopping_; });
+            wake_.wait_for(lock, std::chrono::milliseconds(engine_.ms_until_prune()),
+                           [this] { return !queue_.empty() || stopping_; });
             batch.swap(queue_);
             stop = stopping_ && batch.empty();
         }
@@ -90,7 +87,7 @@ void StorageWorker::run() {
         if (!engine_.maintain()) {
             spdlog::warn("the store's deferred work failed; retrying after the next batch");
         }
-        prune_if_due(steady::now());
+        prune();
         if (stop) {
             return;
         }

@@ -37,12 +37,9 @@ public:
     void submit(std::vector<chat::StorageRequest>& batch) override;
 
 private:
-    using steady = std::chrono::steady_clock;
-    static constexpr auto prune_every = std::chrono::seconds(1);
-
     void run();
-    // Prunes one step if a second has passed since the last. Called with mutex_ held inline.
-    void prune_if_due(steady::time_point now);
+    // Prunes one step if the engine says one is due. Called with mutex_ held inline.
+    void prune();
 
     std::unique_ptr<store::MessageStore> store_;
     chat::StorageEngine engine_;
@@ -53,7 +50,6 @@ private:
     std::condition_variable wake_;
     std::vector<chat::StorageRequest> queue_;
     bool stopping_ = false;
-    steady::time_point next_prune_;
     std::thread thread_;
 };
 
