@@ -36,17 +36,16 @@ boost::system::error_code last_error() {
     return {errno, boost::system::system_category()};
 }
 
-template <class... Fs> struct Overloaded : Fs... {
-    using Fs::operator()...;
-};
+template <class... Fs> struct Overloaded : Fs... { using Fs::operator()...; };
 template <class... Fs> Overloaded(Fs...) -> Overloaded<Fs...>;
 
 class JournalStore final : public MessageStore {
 public:
     JournalStore(const fs::path& data_dir, JournalOptions options)
-        : dir_(data_dir), file_(data_dir / journal::file_name), compacting_file_(file_.string() + ".compacting"),
-          label_("message store " + file_.string()), options_(std::move(options)),
-          lock_(data_dir / data_dir_lock_file, label_), memory_(make_memory_store()) {
+        : dir_(data_dir), file_(data_dir / journal::file_name),
+          compacting_file_(file_.string() + ".compacting"), label_("message store " + file_.string()),
+          options_(std::move(options)), lock_(data_dir / data_dir_lock_file, label_),
+          memory_(make_memory_store()) {
         if (fs::exists(data_dir / "parley.db")) {
             fail("the directory holds an SQLite message store (parley.db); start with --store sqlite, "
                  "or give the journal store a --data-dir of its own");
@@ -184,7 +183,7 @@ private:
             fail(std::string("cannot map: ") + std::strerror(errno));
         }
         const std::unique_ptr<void, std::function<void(void*)>> unmap(mapped,
-                                                                     [size](void* p) { ::munmap(p, size); });
+                                                                      [size](void* p) { ::munmap(p, size); });
         ::madvise(mapped, size, MADV_SEQUENTIAL);
         const std::span<const char> file(static_cast<const char*>(mapped), size);
         const journal::header_check header = journal::check_file_header(file);
@@ -193,8 +192,8 @@ private:
                 return false;
             }
             fail(header == journal::header_check::newer_version
-                     ? "written by a newer Parley (journal format > " + std::to_string(journal::format_version) +
-                           "); run that version or newer"
+                     ? "written by a newer Parley (journal format > " +
+                           std::to_string(journal::format_version) + "); run that version or newer"
                      : "not a Parley journal (its first bytes are not a journal header)");
         }
         std::size_t at_record = 0;
@@ -207,11 +206,14 @@ private:
             ++at_record;
         });
         if (scanned.end == journal::scan_end::corrupt) {
-            fail("damaged at byte " + std::to_string(scanned.valid_end) + " of " + std::to_string(size) + ": " +
-                 scanned.problem + ", with data after it, so not a write a crash cut short. Nothing was "
-                 "changed. The " + std::to_string(scanned.records) +
+            fail("damaged at byte " + std::to_string(scanned.valid_end) + " of " + std::to_string(size) +
+                 ": " + scanned.problem +
+                 ", with data after it, so not a write a crash cut short. Nothing was "
+                 "changed. The " +
+                 std::to_string(scanned.records) +
                  " records before it are intact; to start from them, keep a copy of the file and cut it "
-                 "there: truncate -s " + std::to_string(scanned.valid_end) + " " + file_.string());
+                 "there: truncate -s " +
+                 std::to_string(scanned.valid_end) + " " + file_.string());
         }
         if (scanned.end == journal::scan_end::torn_tail) {
             if (::ftruncate(fd_, static_cast<off_t>(scanned.valid_end)) != 0 || ::fdatasync(fd_) != 0) {
@@ -219,8 +221,8 @@ private:
             }
             if (options_.warn) {
                 options_.warn(label_ + ": cut off " + std::to_string(size - scanned.valid_end) +
-                             " bytes at its end (" + scanned.problem +
-                             "): a write a crash interrupted, never acknowledged");
+                              " bytes at its end (" + scanned.problem +
+                              "): a write a crash interrupted, never acknowledged");
             }
         }
         end_ = scanned.valid_end;
@@ -229,22 +231,21 @@ private:
 
     // False for an image part the memory store cannot read.
     bool apply(journal::Op&& op) {
-        return std::visit(Overloaded{
-                              [&](journal::AppendOp& a) {
-                                  // The memory store's calls do not fail.
-                                  return memory_->append(a.batch, a.now_ms, a.idempotency_window_ms).has_value();
-                              },
-                              [&](journal::ReceiptsOp& r) { return memory_->record_receipts(r.receipts).has_value(); },
-                              [&](journal::PruneOp& p) {
-                                  return memory_->prune(p.before_ms, p.max_messages).has_value();
-                              },
-                              [&](journal::PushedSeqOp& p) { return memory_->set_pushed_seq(p.user, p.seq).has_value(); },
-                              [&](journal::ImagePartOp& i) {
-                                  image_bytes_ += i.part.size();
-                                  return read_memory_image_part(*memory_, i.part);
-                              },
-                          },
-                          op);
+        return std::visit(
+            Overloaded{
+                [&](journal::AppendOp& a) {
+                    // The memory store's calls do not fail.
+                    return memory_->append(a.batch, a.now_ms, a.idempotency_window_ms).has_value();
+                },
+                [&](journal::ReceiptsOp& r) { return memory_->record_receipts(r.receipts).has_value(); },
+                [&](journal::PruneOp& p) { return memory_->prune(p.before_ms, p.max_messages).has_value(); },
+                [&](journal::PushedSeqOp& p) { return memory_->set_pushed_seq(p.user, p.seq).has_value(); },
+                [&](journal::ImagePartOp& i) {
+                    image_bytes_ += i.part.size();
+                    return read_memory_image_part(*memory_, i.part);
+                },
+            },
+            op);
     }
 
     // A new file gets its header, synced, and its directory entry synced: otherwise a power cut
@@ -268,7 +269,8 @@ private:
         if (dir_fd < 0) {
             return last_error();
         }
-        const boost::system::error_code error = ::fsync(dir_fd) == 0 ? boost::system::error_code{} : last_error();
+        const boost::system::error_code error =
+            ::fsync(dir_fd) == 0 ? boost::system::error_code{} : last_error();
         ::close(dir_fd);
         return error;
     }
@@ -291,12 +293,14 @@ private:
         boost::system::error_code error;
         auto drain = [&] {
             for (std::size_t done = 0; done < buffer.size() && !error;) {
-                const ssize_t n = ::pwrite(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(written));
+                const ssize_t n =
+                    ::pwrite(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(written));
                 if (n < 0 && errno == EINTR) {
                     continue;
                 }
                 if (n <= 0) {
-                    error = n < 0 ? last_error() : boost::system::error_code(EIO, boost::system::system_category());
+                    error = n < 0 ? last_error()
+                                  : boost::system::error_code(EIO, boost::system::system_category());
                     break;
                 }
                 done += static_cast<std::size_t>(n);
@@ -381,7 +385,8 @@ private:
                 continue;
             }
             if (n <= 0) {
-                return undo(n < 0 ? last_error() : boost::system::error_code(EIO, boost::system::system_category()));
+                return undo(n < 0 ? last_error()
+                                  : boost::system::error_code(EIO, boost::system::system_category()));
             }
             written += static_cast<std::size_t>(n);
         }
@@ -418,7 +423,7 @@ private:
     std::size_t end_ = 0;         // bytes of the file that hold intact records
     std::size_t image_bytes_ = 0; // the image at the journal's start, from the last compaction
     std::size_t compact_at_ = 0;  // maintain() compacts once end_ reaches it
-    std::string out_;     // records being written; kept to reuse its memory
+    std::string out_;             // records being written; kept to reuse its memory
     boost::unordered_flat_map<std::string, std::uint64_t> pending_pushed_; // user -> seq
     boost::system::error_code failed_; // set: every write fails with it (see commit, prune)
 };

@@ -3,14 +3,14 @@
 // directory and, for append/record_receipts/prune, fdatasync'ed before the call returns; the
 // state itself lives in a memory store, rebuilt at open by replaying the journal, which is
 // compacted into an image of the state as it grows. The price: every message within retention is
-// held in RAM (about 0.2 KB each with short texts), so it suits a server whose retention fits its memory. SQLite
-// stays the default.
+// held in RAM (about 0.2 KB each with short texts), so it suits a server whose retention fits its memory.
+// SQLite stays the default.
 #pragma once
 
 #include "store/message_store.hpp"
 
-#include <filesystem>
 #include <cstddef>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>

@@ -425,7 +425,7 @@ public:
     std::size_t image_bytes() const {
         constexpr std::size_t part_header = 1 + 4;
         constexpr std::size_t head_item = 8 + 8;
-        constexpr std::size_t user_item = 4 + 8 + 8;           // + name
+        constexpr std::size_t user_item = 4 + 8 + 8;                    // + name
         constexpr std::size_t message_item = 8 + 4 + 4 + 8 + 8 + 4 + 4; // + text + client_id
         constexpr std::size_t mark_item = 4 + 4 + 8 + 8;
         std::size_t items = head_item;
@@ -561,13 +561,9 @@ private:
 
     StoredMessage stored(std::uint64_t msg_id) const {
         const Message& m = message(msg_id);
-        return StoredMessage{msg_id,
-                             m.ts_ms,
-                             users_[m.from].name,
-                             users_[m.to].name,
-                             std::string(m.body.text()),
-                             m.from_seq,
-                             m.to_seq};
+        return StoredMessage{
+            msg_id,     m.ts_ms, users_[m.from].name, users_[m.to].name, std::string(m.body.text()),
+            m.from_seq, m.to_seq};
     }
 
     Marks* find_marks(const std::string& user, const std::string& peer) {

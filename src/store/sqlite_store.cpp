@@ -195,8 +195,8 @@ public:
     bool waits_on_io() const override { return true; }
 
     SqliteStore(const fs::path& data_dir, const SqliteOptions& options)
-        : file_(data_dir / sqlite_db_file), lock_(data_dir / data_dir_lock_file, startup_file(file_).label), db_(file_, options),
-          begin_(db_.get(), "BEGIN IMMEDIATE"), commit_(db_.get(), "COMMIT"),
+        : file_(data_dir / sqlite_db_file), lock_(data_dir / data_dir_lock_file, startup_file(file_).label),
+          db_(file_, options), begin_(db_.get(), "BEGIN IMMEDIATE"), commit_(db_.get(), "COMMIT"),
           rollback_(db_.get(), "ROLLBACK"),
           user_by_name_(
               db_.get(),

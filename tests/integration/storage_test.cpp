@@ -377,19 +377,25 @@ std::string file_bytes(const std::string& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
+// Runs a journal-store server on `dir` while alice sends `texts` to bob (each acked), then stops
+// it cleanly.
+void send_and_stop_with_journal(const std::string& dir, const std::vector<std::string>& texts) {
+    ParleyProcess server({"--store", "journal"}, dir);
+    TestClient alice(server.port());
+    alice.login("alice");
+    for (const std::string& text : texts) {
+        alice.send_text(chat_frame("bob", text));
+        alice.receive_type("ack");
+    }
+    EXPECT_EQ(server.stop(SIGTERM), "exited 0");
+}
+
 // A crash mid-write leaves part of a record at the journal's end: the next start cuts it off,
 // says so in the log, and serves everything before it.
 TEST(Storage, JournalWithATornEndStartsAndSaysWhatItCutOff) {
     TempDir dir;
     const std::string journal = dir.path + "/messages.journal";
-    {
-        ParleyProcess server({"--store", "journal"}, dir.path);
-        TestClient alice(server.port());
-        alice.login("alice");
-        alice.send_text(chat_frame("bob", "before the crash"));
-        alice.receive_type("ack");
-        EXPECT_EQ(server.stop(SIGTERM), "exited 0");
-    }
+    send_and_stop_with_journal(dir.path, {"before the crash"});
     std::ofstream(journal, std::ios::binary | std::ios::app) << "\x07torn"; // part of a record header
     ParleyProcess server({"--store", "journal"}, dir.path);
     TestClient bob(server.port());
@@ -404,16 +410,7 @@ TEST(Storage, JournalWithATornEndStartsAndSaysWhatItCutOff) {
 TEST(Storage, DamagedJournalIsRefusedAndLeftAlone) {
     TempDir dir;
     const std::string journal = dir.path + "/messages.journal";
-    {
-        ParleyProcess server({"--store", "journal"}, dir.path);
-        TestClient alice(server.port());
-        alice.login("alice");
-        for (int i = 0; i < 3; ++i) {
-            alice.send_text(chat_frame("bob", "message " + std::to_string(i)));
-            alice.receive_type("ack");
-        }
-        EXPECT_EQ(server.stop(SIGTERM), "exited 0");
-    }
+    send_and_stop_with_journal(dir.path, {"message 0", "message 1", "message 2"});
     std::string bytes = file_bytes(journal);
     bytes[40] = static_cast<char>(bytes[40] ^ 0x10); // inside the first record
     std::ofstream(journal, std::ios::binary | std::ios::trunc) << bytes;

@@ -65,8 +65,8 @@ TEST_F(PruneSchedule, AClockThatWentBackMakesAStepDueAtOnce) {
     store_old_messages(3);
     clock.now += 1000;
     EXPECT_EQ(engine->prune_if_due(), 3u);
-    clock.now -= 60'000; // the wall clock was set back a minute
-    store_old_messages(2);  // 5 s older than the new now
+    clock.now -= 60'000;   // the wall clock was set back a minute
+    store_old_messages(2); // 5 s older than the new now
     EXPECT_EQ(engine->ms_until_prune(), 0);
     EXPECT_EQ(engine->prune_if_due(), 2u);
     EXPECT_EQ(engine->ms_until_prune(), 1000);

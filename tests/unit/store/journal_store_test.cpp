@@ -241,7 +241,8 @@ TEST_F(JournalStore, ATornWriteAtTheEndIsCutOffWithAWarning) {
     {
         auto store = open(&warnings);
         ASSERT_EQ(warnings.size(), 1u);
-        EXPECT_NE(warnings[0].find("cut off " + std::to_string(torn.size() / 2) + " bytes"), std::string::npos)
+        EXPECT_NE(warnings[0].find("cut off " + std::to_string(torn.size() / 2) + " bytes"),
+                  std::string::npos)
             << warnings[0];
         EXPECT_EQ(read_bytes(file()), intact) << "the torn bytes are gone from the file";
         EXPECT_EQ(inbox_ids(*store, "ben"), (std::vector<std::uint64_t>{1, 2}));

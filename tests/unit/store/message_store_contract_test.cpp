@@ -34,7 +34,9 @@ struct SqliteBackend {
 
 // Every call through the journal, fdatasync included: the suite is small enough.
 struct JournalBackend {
-    static std::unique_ptr<MessageStore> open(const std::filesystem::path& dir) { return open_journal_store(dir); }
+    static std::unique_ptr<MessageStore> open(const std::filesystem::path& dir) {
+        return open_journal_store(dir);
+    }
 };
 
 constexpr std::int64_t t0 = 1'700'000'000'000; // ms
