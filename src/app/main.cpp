@@ -55,6 +55,10 @@ std::unique_ptr<parley::net::AuthWorker> make_auth_worker(const AppConfig& confi
 }
 
 int serve(AppConfig config) {
+    // Past the file size limit (ulimit -f) a write fails with EFBIG instead of the kernel killing
+    // the process: the store reports it, the chats of that batch get an error and no ack, and the
+    // server keeps serving everything else.
+    std::signal(SIGXFSZ, SIG_IGN);
     // Logs are diagnostics: stderr, so stdout stays free for anything a script wants to read.
     spdlog::set_default_logger(spdlog::stderr_color_mt("parley"));
     spdlog::set_level(spdlog::level::from_str(config.log_level));

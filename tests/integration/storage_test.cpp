@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -404,6 +405,50 @@ TEST(Storage, JournalWithATornEndStartsAndSaysWhatItCutOff) {
     ASSERT_EQ(chats.size(), 1u);
     EXPECT_EQ(str(chats[0], "message"), "before the crash");
     EXPECT_NE(server.log().find("cut off 5 bytes"), std::string::npos) << server.log();
+}
+
+// The disk refuses a write (here: the server's file size limit, lowered with prlimit; on a real
+// server, a full disk): the chat gets an error naming its id and no ack, nothing is delivered,
+// the server stays up, and the same id sent again once the disk takes writes is stored once.
+TEST(Storage, AWriteTheDiskRefusesIsAnErrorNotAnAckAndTheRetryIsStoredOnce) {
+    TempDir dir;
+    const std::string journal = dir.path + "/messages.journal";
+    ParleyProcess server({"--store", "journal"}, dir.path);
+    TestClient alice(server.port());
+    TestClient bob(server.port());
+    alice.login("alice");
+    bob.login("bob");
+    alice.send_text(chat_frame("bob", "stored", "s1"));
+    alice.receive_type("ack");
+    EXPECT_EQ(str(bob.receive_type("chat"), "message"), "stored");
+
+    rlimit normal{};
+    ASSERT_EQ(::prlimit(server.pid(), RLIMIT_FSIZE, nullptr, &normal), 0);
+    const rlimit low{static_cast<rlim_t>(std::filesystem::file_size(journal) + 50), normal.rlim_max};
+    ASSERT_EQ(::prlimit(server.pid(), RLIMIT_FSIZE, &low, nullptr), 0);
+    const std::string long_text(300, 'x'); // its record cannot fit in the 50 bytes left
+    alice.send_text(chat_frame("bob", long_text, "r1"));
+    const auto refused = alice.receive_json();
+    EXPECT_EQ(str(refused, "type"), "error") << boost::json::serialize(refused);
+    EXPECT_EQ(str(refused, "code"), "server_busy");
+    EXPECT_EQ(str(refused, "ref"), "r1") << "the error names the chat it refuses";
+
+    ASSERT_EQ(::prlimit(server.pid(), RLIMIT_FSIZE, &normal, nullptr), 0);
+    alice.send_text(chat_frame("bob", long_text, "r1"));
+    const auto ack = alice.receive_type("ack");
+    EXPECT_FALSE(ack.contains("duplicate") && ack.at("duplicate").as_bool()) << "the refused one was not stored";
+    // Bob's next chat is the retry: the refused attempt delivered nothing.
+    const auto delivered = bob.receive_type("chat");
+    EXPECT_EQ(str(delivered, "message"), long_text);
+    EXPECT_EQ(delivered.at("seq").as_int64(), 2);
+    EXPECT_EQ(server.stop(SIGTERM), "exited 0");
+
+    ParleyProcess again({"--store", "journal"}, dir.path);
+    TestClient bob_again(again.port());
+    bob_again.send_text(R"({"type":"login","user_id":"bob","since":0})");
+    const auto chats = read_catch_up(bob_again);
+    ASSERT_EQ(chats.size(), 2u);
+    EXPECT_EQ(str(chats[1], "message"), long_text);
 }
 
 // Damage with intact records after it is no crash's doing: refused, with the way out, untouched.
