@@ -436,7 +436,8 @@ TEST(Storage, AWriteTheDiskRefusesIsAnErrorNotAnAckAndTheRetryIsStoredOnce) {
     ASSERT_EQ(::prlimit(server.pid(), RLIMIT_FSIZE, &normal, nullptr), 0);
     alice.send_text(chat_frame("bob", long_text, "r1"));
     const auto ack = alice.receive_type("ack");
-    EXPECT_FALSE(ack.contains("duplicate") && ack.at("duplicate").as_bool()) << "the refused one was not stored";
+    EXPECT_FALSE(ack.contains("duplicate") && ack.at("duplicate").as_bool())
+        << "the refused one was not stored";
     // Bob's next chat is the retry: the refused attempt delivered nothing.
     const auto delivered = bob.receive_type("chat");
     EXPECT_EQ(str(delivered, "message"), long_text);
