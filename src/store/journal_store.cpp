@@ -15,12 +15,15 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 #include <string_view>
 #include <utility>
@@ -73,6 +76,13 @@ public:
     }
 
     ~JournalStore() override {
+        if (compaction_) {
+            // Its file is not the journal yet: end it and drop the file (the next open would).
+            ::kill(compaction_->pid, SIGKILL);
+            int status = 0;
+            ::waitpid(compaction_->pid, &status, 0);
+            ::unlink(compacting_file_.c_str());
+        }
         if (!pending_pushed_.empty() && failed_ == boost::system::error_code{}) {
             const auto flushed = commit(true); // a clean stop keeps the resume hints
             (void)flushed;
@@ -137,13 +147,17 @@ public:
     }
 
     result<void> maintain() override {
-        if (end_ >= compact_at_ && !failed_) {
+        if (compaction_) {
+            if (auto finished = finish_compaction_if_done(); !finished) {
+                return finished;
+            }
+        } else if (end_ >= compact_at_ && !failed_) {
             // Only if the image would be at most half the journal: a journal of messages that are
             // all still held (no prune, few receipts) is about its image's size, and rewriting it
             // would gain nothing. Then look again when the journal has doubled past the image.
             const std::size_t image = memory_image_bytes(*memory_);
             if (end_ >= 2 * image) {
-                return compact(); // its image holds the pending resume hints too
+                return start_compaction();
             }
             compact_at_ = std::max(options_.compact_at_least_bytes, 2 * image);
         }
@@ -275,21 +289,104 @@ private:
         return error;
     }
 
-    // Writes the state's image to messages.journal.compacting, syncs it, and renames it over the
-    // journal: the rename is the switch, so a stop at any point leaves one whole journal. Runs on
-    // the storage thread between batches (a pause of about a second per 250 MB of image, here).
-    // On failure the old journal stays in use and the next try waits until it has doubled again.
-    result<void> compact() {
-        const std::size_t before = end_;
+    // Compaction writes the state's image to messages.journal.compacting, syncs it, and renames
+    // it over the journal: the rename is the switch, so a stop at any point leaves one whole
+    // journal. The image is written by a forked child from its copy-on-write view of the state
+    // as it was at the fork, while this thread goes on writing to the old journal; when the child
+    // is done, maintain() appends what was written since the fork to the new file and renames it.
+    // Without fork (or with options_.background_compaction off) the image is written here, and
+    // writes wait meanwhile (about a second per 250 MB of image, here). On failure the old
+    // journal stays in use and the next try waits until it has doubled again.
+    result<void> start_compaction() {
         const auto started = std::chrono::steady_clock::now(); // for the log line only
+        if (options_.background_compaction) {
+            const pid_t pid = ::fork();
+            if (pid == 0) {
+                // The child: only this thread exists in it, and it touches only the state it was
+                // given, its own new file and malloc (jemalloc and glibc's are fork-safe).
+                std::size_t image = 0;
+                const bool ok = write_image_file(image).has_value();
+                ::_exit(ok ? 0 : 1);
+            }
+            if (pid > 0) {
+                compaction_ = Compaction{pid, end_, started};
+                return {};
+            }
+            // No fork (out of memory or processes): compact here.
+        }
+        const std::size_t before = end_;
+        std::size_t image = 0;
+        const auto written = write_image_file(image);
+        if (!written) {
+            return compaction_failed(written.error());
+        }
+        return install_compaction(*written, before, started, "writes waited meanwhile");
+    }
+
+    // maintain()'s check on a compaction in a child: nothing while it runs; once it has exited,
+    // the journal's records since the fork go after its image and the new file takes over.
+    result<void> finish_compaction_if_done() {
+        int status = 0;
+        const pid_t done = ::waitpid(compaction_->pid, &status, WNOHANG);
+        if (done == 0) {
+            return {};
+        }
+        const Compaction compaction = *compaction_;
+        compaction_.reset();
+        if (done < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || failed_) {
+            ::unlink(compacting_file_.c_str());
+            return compaction_failed(
+                failed_ ? failed_ : boost::system::error_code(EIO, boost::system::system_category()));
+        }
+        const int fd = ::open(compacting_file_.c_str(), O_WRONLY | O_CLOEXEC);
+        struct stat st {};
+        boost::system::error_code error =
+            fd < 0 || ::fstat(fd, &st) != 0 ? last_error() : boost::system::error_code{};
+        auto at = static_cast<std::size_t>(st.st_size);
+        const std::size_t image_end = at;
+        std::string chunk(std::size_t{1} << 20, '\0');
+        const boost::system::error_code short_io(EIO, boost::system::system_category());
+        for (std::size_t from = compaction.journal_at_fork; !error && from < end_;) {
+            const ssize_t n =
+                ::pread(fd_, chunk.data(), std::min(chunk.size(), end_ - from), static_cast<off_t>(from));
+            if (n <= 0) {
+                error = n < 0 ? last_error() : short_io;
+                break;
+            }
+            const ssize_t put =
+                ::pwrite(fd, chunk.data(), static_cast<std::size_t>(n), static_cast<off_t>(at));
+            if (put != n) {
+                error = put < 0 ? last_error() : short_io;
+                break;
+            }
+            from += static_cast<std::size_t>(n);
+            at += static_cast<std::size_t>(n);
+        }
+        if (!error && ::fdatasync(fd) != 0) {
+            error = last_error();
+        }
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        if (error) {
+            ::unlink(compacting_file_.c_str());
+            return compaction_failed(error);
+        }
+        return install_compaction(at, compaction.journal_at_fork, compaction.started,
+                                  "in a child process; " + std::to_string(at - image_end) +
+                                      " bytes written meanwhile followed it");
+    }
+
+    // Writes the file header and the image to messages.journal.compacting and syncs it; its size,
+    // and in `image` the image's own bytes.
+    result<std::size_t> write_image_file(std::size_t& image) {
         const int fd = ::open(compacting_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
-            return compaction_failed(last_error());
+            return last_error();
         }
         std::string buffer;
         journal::write_file_header(buffer);
         std::size_t written = 0;
-        std::size_t image = 0;
         boost::system::error_code error;
         auto drain = [&] {
             for (std::size_t done = 0; done < buffer.size() && !error;) {
@@ -320,16 +417,25 @@ private:
             error = last_error();
         }
         ::close(fd);
-        if (!error && ::rename(compacting_file_.c_str(), file_.c_str()) != 0) {
-            error = last_error();
-        }
         if (error) {
+            ::unlink(compacting_file_.c_str());
+            return error;
+        }
+        return written;
+    }
+
+    // Renames the complete, synced messages.journal.compacting (`size` bytes) over the journal
+    // and writes on in it.
+    result<void> install_compaction(std::size_t size, std::size_t before,
+                                    std::chrono::steady_clock::time_point started, const std::string& how) {
+        if (::rename(compacting_file_.c_str(), file_.c_str()) != 0) {
+            const boost::system::error_code error = last_error();
             ::unlink(compacting_file_.c_str());
             return compaction_failed(error);
         }
         // The journal's name now holds the new file; the old one lives on only through fd_.
         const int new_fd = ::open(file_.c_str(), O_RDWR | O_CLOEXEC);
-        error = new_fd < 0 ? last_error() : sync_directory();
+        const boost::system::error_code error = new_fd < 0 ? last_error() : sync_directory();
         if (error) {
             // The new journal is complete, but no write may follow it unseen: stop writing.
             failed_ = error;
@@ -340,16 +446,13 @@ private:
         }
         ::close(fd_);
         fd_ = new_fd;
-        end_ = written;
-        image_bytes_ = image;
+        end_ = size;
         compact_at_ = std::max(options_.compact_at_least_bytes, 2 * end_);
-        pending_pushed_.clear(); // in the image
         if (options_.info) {
             const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
                 std::chrono::steady_clock::now() - started);
             options_.info(label_ + ": compacted " + std::to_string(before) + " bytes into " +
-                          std::to_string(end_) + " in " + std::to_string(took.count()) +
-                          " ms (writes waited meanwhile)");
+                          std::to_string(end_) + " in " + std::to_string(took.count()) + " ms (" + how + ")");
         }
         return {};
     }
@@ -423,7 +526,13 @@ private:
     std::size_t end_ = 0;         // bytes of the file that hold intact records
     std::size_t image_bytes_ = 0; // the image at the journal's start, from the last compaction
     std::size_t compact_at_ = 0;  // maintain() compacts once end_ reaches it
-    std::string out_;             // records being written; kept to reuse its memory
+    struct Compaction {
+        pid_t pid = 0;
+        std::size_t journal_at_fork = 0; // records from here on follow the child's image
+        std::chrono::steady_clock::time_point started;
+    };
+    std::optional<Compaction> compaction_; // a child writing the image
+    std::string out_;                      // records being written; kept to reuse its memory
     boost::unordered_flat_map<std::string, std::uint64_t> pending_pushed_; // user -> seq
     boost::system::error_code failed_; // set: every write fails with it (see commit, prune)
 };

@@ -29,6 +29,9 @@ struct JournalOptions {
     // superseded receipts and hints). Each byte of state is thus rewritten at most about once
     // per byte appended, and replay at open reads at most about twice the state.
     std::size_t compact_at_least_bytes = std::size_t{64} << 20;
+    // Write the image in a forked child (fork()'s copy-on-write view of the state), so writes go
+    // on meanwhile; off, or when fork fails, the storage thread writes it and writes wait.
+    bool background_compaction = true;
 };
 
 // Opens (creating if needed) `data_dir` and messages.journal in it, takes parley.lock and replays

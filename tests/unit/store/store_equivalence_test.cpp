@@ -141,15 +141,14 @@ TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
 // points of the run (about every tenth step) must change no answer, pushed seqs included (a clean
 // close writes them). maintain() runs before every step and compacts once the journal passes 1 KiB
 // and twice the image, so most reopens replay an image and the records after it.
-TEST(StoreEquivalence, MemoryAndJournalAgreeOnARandomRunAcrossReopensAndCompactions) {
+void journal_random_run(bool background_compaction, int& compactions, int& reopens) {
     testing_support::TempDir dir;
-    int compactions = 0;
     JournalOptions options;
     options.compact_at_least_bytes = 1024;
+    options.background_compaction = background_compaction;
     options.info = [&](const std::string&) { ++compactions; };
     auto memory = make_memory_store();
     std::unique_ptr<MessageStore> journal = open_journal_store(dir.path(), options);
-    int reopens = 0;
     compare_random_run(memory, journal, [&](std::mt19937& random) {
         // Receipts for a conversation that does not exist change nothing but are journaled: the
         // garbage that makes compaction worth its while.
@@ -163,8 +162,24 @@ TEST(StoreEquivalence, MemoryAndJournalAgreeOnARandomRunAcrossReopensAndCompacti
             ++reopens;
         }
     });
+}
+
+TEST(StoreEquivalence, MemoryAndJournalAgreeOnARandomRunAcrossReopensAndCompactions) {
+    int compactions = 0;
+    int reopens = 0;
+    journal_random_run(false, compactions, reopens);
     EXPECT_GT(reopens, 20);
     EXPECT_GE(compactions, 4);
+}
+
+// The same with the image written by a forked child: maintain() finds it done some steps later
+// (records written meanwhile then follow the image), or a reopen ends it unfinished. How many
+// finish depends on timing, so only the answers are checked.
+TEST(StoreEquivalence, MemoryAndJournalAgreeWithCompactionsInAChildProcess) {
+    int compactions = 0;
+    int reopens = 0;
+    journal_random_run(true, compactions, reopens);
+    EXPECT_GT(reopens, 20);
 }
 
 } // namespace
