@@ -1,8 +1,8 @@
 // The journal store (`--store journal`, ADR 012): durable like SQLite, nearly as fast as the
 // memory store. Every call that changes state is written to messages.journal under the data
 // directory and, for append/record_receipts/prune, fdatasync'ed before the call returns; the
-// state itself lives in a memory store, rebuilt at open by replaying the journal, which is
-// compacted into an image of the state as it grows. The price: every message within retention is
+// state itself lives in a memory store, rebuilt at open by replaying the journal, which a forked
+// child compacts into an image of the state as it grows. The price: every message within retention is
 // held in RAM (about 0.2 KB each with short texts), so it suits a server whose retention fits its memory.
 // SQLite stays the default.
 #pragma once
