@@ -7,8 +7,10 @@
 #include "store/journal_store.hpp"
 
 #include "store/data_dir_lock.hpp"
+#include "store/file_io.hpp"
 #include "store/journal_format.hpp"
 #include "store/memory_store.hpp"
+#include "store/sqlite_store.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -49,7 +51,7 @@ public:
           compacting_file_(file_.string() + ".compacting"), label_("message store " + file_.string()),
           options_(std::move(options)), lock_(data_dir / data_dir_lock_file, label_),
           memory_(make_memory_store()) {
-        if (fs::exists(data_dir / "parley.db")) {
+        if (fs::exists(data_dir / sqlite_db_file)) {
             fail("the directory holds an SQLite message store (parley.db); start with --store sqlite, "
                  "or give the journal store a --data-dir of its own");
         }
@@ -84,6 +86,7 @@ public:
             ::unlink(compacting_file_.c_str());
         }
         if (!pending_pushed_.empty() && failed_ == boost::system::error_code{}) {
+            write_pending_hints();
             const auto flushed = commit(true); // a clean stop keeps the resume hints
             (void)flushed;
         }
@@ -98,6 +101,7 @@ public:
     result<std::vector<AppendResult>> append(std::span<const NewMessage> batch, std::int64_t now_ms,
                                              std::int64_t idempotency_window_ms) override {
         if (!batch.empty()) {
+            write_pending_hints();
             journal::write_append(out_, batch, now_ms, idempotency_window_ms);
             if (auto written = commit(true); !written) {
                 return written.error();
@@ -108,6 +112,7 @@ public:
 
     result<std::vector<std::uint64_t>> record_receipts(std::span<const Receipt> receipts) override {
         if (!receipts.empty()) {
+            write_pending_hints();
             journal::write_receipts(out_, receipts);
             if (auto written = commit(true); !written) {
                 return written.error();
@@ -128,6 +133,7 @@ public:
         if (!deleted || *deleted == 0) {
             return deleted;
         }
+        write_pending_hints();
         journal::write_prune(out_, before_ms, *deleted);
         if (auto written = commit(true); !written) {
             failed_ = written.error();
@@ -164,6 +170,7 @@ public:
         if (pending_pushed_.empty()) {
             return {};
         }
+        write_pending_hints();
         return commit(false);
     }
 
@@ -267,26 +274,18 @@ private:
     void start_new_file() {
         std::string header;
         journal::write_file_header(header);
-        if (::ftruncate(fd_, 0) != 0 ||
-            ::pwrite(fd_, header.data(), header.size(), 0) != static_cast<ssize_t>(header.size()) ||
-            ::fdatasync(fd_) != 0) {
-            fail(std::string("cannot write its header: ") + std::strerror(errno));
+        boost::system::error_code error =
+            ::ftruncate(fd_, 0) == 0 ? write_all(fd_, header.data(), header.size(), 0) : last_error();
+        if (!error && ::fdatasync(fd_) != 0) {
+            error = last_error();
         }
-        if (const boost::system::error_code error = sync_directory()) {
+        if (error) {
+            fail("cannot write its header: " + error.message());
+        }
+        if ((error = sync_directory(dir_))) {
             fail("cannot sync the data directory: " + error.message());
         }
         end_ = header.size();
-    }
-
-    boost::system::error_code sync_directory() const {
-        const int dir_fd = ::open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dir_fd < 0) {
-            return last_error();
-        }
-        const boost::system::error_code error =
-            ::fsync(dir_fd) == 0 ? boost::system::error_code{} : last_error();
-        ::close(dir_fd);
-        return error;
     }
 
     // Compaction writes the state's image to messages.journal.compacting, syncs it, and renames
@@ -304,9 +303,7 @@ private:
             if (pid == 0) {
                 // The child: only this thread exists in it, and it touches only the state it was
                 // given, its own new file and malloc (jemalloc and glibc's are fork-safe).
-                std::size_t image = 0;
-                const bool ok = write_image_file(image).has_value();
-                ::_exit(ok ? 0 : 1);
+                ::_exit(write_image_file().has_value() ? 0 : 1);
             }
             if (pid > 0) {
                 compaction_ = Compaction{pid, end_, started};
@@ -315,8 +312,7 @@ private:
             // No fork (out of memory or processes): compact here.
         }
         const std::size_t before = end_;
-        std::size_t image = 0;
-        const auto written = write_image_file(image);
+        const auto written = write_image_file();
         if (!written) {
             return compaction_failed(written.error());
         }
@@ -345,20 +341,15 @@ private:
         auto at = static_cast<std::size_t>(st.st_size);
         const std::size_t image_end = at;
         std::string chunk(std::size_t{1} << 20, '\0');
-        const boost::system::error_code short_io(EIO, boost::system::system_category());
         for (std::size_t from = compaction.journal_at_fork; !error && from < end_;) {
             const ssize_t n =
                 ::pread(fd_, chunk.data(), std::min(chunk.size(), end_ - from), static_cast<off_t>(from));
             if (n <= 0) {
-                error = n < 0 ? last_error() : short_io;
+                error =
+                    n < 0 ? last_error() : boost::system::error_code(EIO, boost::system::system_category());
                 break;
             }
-            const ssize_t put =
-                ::pwrite(fd, chunk.data(), static_cast<std::size_t>(n), static_cast<off_t>(at));
-            if (put != n) {
-                error = put < 0 ? last_error() : short_io;
-                break;
-            }
+            error = write_all(fd, chunk.data(), static_cast<std::size_t>(n), static_cast<off_t>(at));
             from += static_cast<std::size_t>(n);
             at += static_cast<std::size_t>(n);
         }
@@ -377,9 +368,8 @@ private:
                                       " bytes written meanwhile followed it");
     }
 
-    // Writes the file header and the image to messages.journal.compacting and syncs it; its size,
-    // and in `image` the image's own bytes.
-    result<std::size_t> write_image_file(std::size_t& image) {
+    // Writes the file header and the image to messages.journal.compacting and syncs it; its size.
+    result<std::size_t> write_image_file() {
         const int fd = ::open(compacting_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
             return last_error();
@@ -389,24 +379,13 @@ private:
         std::size_t written = 0;
         boost::system::error_code error;
         auto drain = [&] {
-            for (std::size_t done = 0; done < buffer.size() && !error;) {
-                const ssize_t n =
-                    ::pwrite(fd, buffer.data() + done, buffer.size() - done, static_cast<off_t>(written));
-                if (n < 0 && errno == EINTR) {
-                    continue;
-                }
-                if (n <= 0) {
-                    error = n < 0 ? last_error()
-                                  : boost::system::error_code(EIO, boost::system::system_category());
-                    break;
-                }
-                done += static_cast<std::size_t>(n);
-                written += static_cast<std::size_t>(n);
+            if (!error) {
+                error = write_all(fd, buffer.data(), buffer.size(), static_cast<off_t>(written));
+                written += buffer.size();
             }
             buffer.clear();
         };
         write_memory_image(*memory_, [&](std::string_view part) {
-            image += part.size();
             journal::write_image_part(buffer, part);
             if (buffer.size() >= (std::size_t{4} << 20)) {
                 drain();
@@ -435,7 +414,7 @@ private:
         }
         // The journal's name now holds the new file; the old one lives on only through fd_.
         const int new_fd = ::open(file_.c_str(), O_RDWR | O_CLOEXEC);
-        const boost::system::error_code error = new_fd < 0 ? last_error() : sync_directory();
+        const boost::system::error_code error = new_fd < 0 ? last_error() : sync_directory(dir_);
         if (error) {
             // The new journal is complete, but no write may follow it unseen: stop writing.
             failed_ = error;
@@ -462,36 +441,27 @@ private:
         return error;
     }
 
-    // Writes the pending resume hints and whatever records `out_` holds at the end of the file,
-    // synced if asked. On failure the file is cut back to where it was, so a later write does not
-    // follow a half-written record, and nothing in `out_` was written.
+    // Encodes the pending resume hints into out_, ahead of the record the caller encodes next: each
+    // was clamped to the user's last seq when set, which later records can only raise, so replay
+    // clamps it alike.
+    void write_pending_hints() {
+        for (const auto& [user, seq] : pending_pushed_) {
+            journal::write_pushed_seq(out_, user, seq);
+        }
+        pending_pushed_.clear();
+    }
+
+    // Writes whatever records `out_` holds at the end of the file, synced if asked. On failure the file is
+    // cut back to where it was, so a later write does not follow a half-written record, and nothing in `out_`
+    // was written.
     result<void> commit(bool sync) {
         if (failed_) {
             out_.clear();
             return failed_;
         }
-        if (!pending_pushed_.empty()) {
-            // Ahead of the records already in out_: each hint was clamped to the user's last seq
-            // when set, which the records after it can only raise, so replay clamps it alike.
-            std::string hints;
-            for (const auto& [user, seq] : pending_pushed_) {
-                journal::write_pushed_seq(hints, user, seq);
-            }
-            out_.insert(0, hints);
-            pending_pushed_.clear();
-        }
-        std::size_t written = 0;
-        while (written < out_.size()) {
-            const ssize_t n = ::pwrite(fd_, out_.data() + written, out_.size() - written,
-                                       static_cast<off_t>(end_ + written));
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            if (n <= 0) {
-                return undo(n < 0 ? last_error()
-                                  : boost::system::error_code(EIO, boost::system::system_category()));
-            }
-            written += static_cast<std::size_t>(n);
+        if (const boost::system::error_code error =
+                write_all(fd_, out_.data(), out_.size(), static_cast<off_t>(end_))) {
+            return undo(error);
         }
         if (sync && ::fdatasync(fd_) != 0) {
             // After a failed fdatasync the kernel may have dropped the pages it could not write;

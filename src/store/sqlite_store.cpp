@@ -5,6 +5,7 @@
 #include "store/sqlite_store.hpp"
 
 #include "store/data_dir_lock.hpp"
+#include "store/file_io.hpp"
 #include "store/journal_format.hpp"
 #include "store/sqlite_error.hpp"
 #include "store/sqlite_schema.hpp"
@@ -1120,16 +1121,9 @@ std::unique_ptr<MessageStore> open_sqlite_store(const fs::path& data_dir, Sqlite
     // parley.db and its -wal file may have just been created: make their directory entries
     // durable too, or a power cut could lose the file that holds the first acked commits. (The
     // WAL file then stays for as long as the store is open; checkpoints reuse it.)
-    const int dir_fd = ::open(data_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0 || ::fsync(dir_fd) != 0) {
-        const int err = errno;
-        if (dir_fd >= 0) {
-            ::close(dir_fd);
-        }
-        fail(startup_file(data_dir / sqlite_db_file),
-             "cannot sync the data directory: " + std::string(std::strerror(err)));
+    if (const boost::system::error_code error = sync_directory(data_dir)) {
+        fail(startup_file(data_dir / sqlite_db_file), "cannot sync the data directory: " + error.message());
     }
-    ::close(dir_fd);
     return store;
 }
 
