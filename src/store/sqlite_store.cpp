@@ -269,19 +269,25 @@ public:
           delete_conversation_(db_.get(), "DELETE FROM conversations "
                                           "WHERE (user = ?1 AND peer = ?2) OR (user = ?2 AND peer = ?1)"),
           // One chat to oneself takes one inbox entry (its sender's).
-          index_inbox_(db_.get(), "INSERT INTO inbox (user, seq, msg_id) SELECT user, seq, msg_id FROM ("
-                                  "SELECT sender AS user, sender_seq AS seq, id AS msg_id FROM messages "
-                                  "WHERE id > ?1 AND id <= ?2 UNION ALL SELECT recipient, recipient_seq, id "
-                                  "FROM messages WHERE id > ?1 AND id <= ?2 AND recipient != sender) "
-                                  "ORDER BY user, seq"),
-          index_conversations_(db_.get(), "INSERT INTO conversation_messages (lo, hi, msg_id) "
+          // Messages with id in (?1, ?2], rows whose key starts with a user id in [?3, ?4): a pass's
+          // slice (index_slice()). OR IGNORE: a slice's rows may already be there, written by
+          // the same pass before a crash.
+          index_inbox_(db_.get(),
+                       "INSERT OR IGNORE INTO inbox (user, seq, msg_id) SELECT user, seq, msg_id FROM ("
+                       "SELECT sender AS user, sender_seq AS seq, id AS msg_id FROM messages "
+                       "WHERE id > ?1 AND id <= ?2 AND sender >= ?3 AND sender < ?4 "
+                       "UNION ALL SELECT recipient, recipient_seq, id FROM messages "
+                       "WHERE id > ?1 AND id <= ?2 AND recipient != sender "
+                       "AND recipient >= ?3 AND recipient < ?4) ORDER BY user, seq"),
+          index_conversations_(db_.get(), "INSERT OR IGNORE INTO conversation_messages (lo, hi, msg_id) "
                                           "SELECT lo, hi, id FROM messages WHERE id > ?1 AND id <= ?2 "
-                                          "ORDER BY lo, hi, id"),
-          index_client_ids_(db_.get(), "INSERT INTO client_ids (sender, client_id, msg_id) "
+                                          "AND lo >= ?3 AND lo < ?4 ORDER BY lo, hi, id"),
+          index_client_ids_(db_.get(), "INSERT OR IGNORE INTO client_ids (sender, client_id, msg_id) "
                                        "SELECT sender, client_id, id FROM messages "
                                        "WHERE id > ?1 AND id <= ?2 AND client_id IS NOT NULL "
-                                       "ORDER BY sender, client_id, id"),
-          set_indexed_through_(db_.get(), "UPDATE meta SET value = ?1 WHERE key = 'indexed_through'") {
+                                       "AND sender >= ?3 AND sender < ?4 ORDER BY sender, client_id, id"),
+          set_indexed_through_(db_.get(), "UPDATE meta SET value = ?1 WHERE key = 'indexed_through'"),
+          options_(options) {
         next_msg_id_ =
             static_cast<std::uint64_t>(query_int(db_.get(), startup_file(file_),
                                                  "SELECT max(coalesce((SELECT max(id) FROM messages), 0), "
@@ -353,18 +359,22 @@ public:
     }
 
     result<void> maintain() override {
-        // Index when the tail is big enough for sorted inserts to share pages, or a second old,
-        // so a login rarely has to wait for indexing; one step at a time, so the batches queued
-        // meanwhile wait for one step only (about 40 ms here), not for the whole tail (ADR 008).
-        // A step takes a quarter of the tail when that is more: a batch may bring more than one
-        // step's worth, and the tail must not grow without bound under load.
-        constexpr std::uint64_t step = 4096;
-        const std::uint64_t tail = next_msg_id_ - 1 - indexed_through_;
-        if (tail >= step ||
-            (tail > 0 && std::chrono::steady_clock::now() - tail_started_ >= std::chrono::seconds(1))) {
-            return index_tail(std::max(step, tail / 4));
+        // Index in passes (ADR 013): a pass covers the whole tail once it holds
+        // `index_pass_messages` or its oldest message waited a second, so a login rarely waits
+        // for indexing. A step writes a page per user per index whatever its size, so the bigger
+        // the tail a page's rows come from, the fewer pages per message. The pass is written in
+        // slices by user id, one per call, so the batches queued meanwhile wait for one slice
+        // only; it has at most `max_slices` of them, so the tail stays within a few batches'
+        // worth when batches outgrow a pass.
+        if (pass_through_ == 0) {
+            const std::uint64_t tail = next_msg_id_ - 1 - indexed_through_;
+            if (tail == 0 || (tail < options_.index_pass_messages &&
+                              std::chrono::steady_clock::now() - tail_started_ < std::chrono::seconds(1))) {
+                return {};
+            }
+            start_pass(tail);
         }
-        return {};
+        return index_slice();
     }
 
     result<std::vector<InboxEntry>> inbox_since(const std::string& user, std::uint64_t since_seq,
@@ -679,36 +689,86 @@ private:
         return results;
     }
 
-    // Writes the inbox entries and index rows of the messages past indexed_through_ (at most
-    // `most` of them), in one transaction, each index's rows in its key order.
-    result<void> index_tail(std::uint64_t most = std::numeric_limits<std::uint64_t>::max()) {
-        const std::uint64_t last = next_msg_id_ - 1;
-        if (last <= indexed_through_) {
+    // Writes the inbox entries and index rows of every message past indexed_through_ in one
+    // transaction, ending a pass in progress.
+    result<void> index_tail() {
+        if (next_msg_id_ - 1 <= indexed_through_) {
             return {};
         }
-        const std::uint64_t through = last - indexed_through_ > most ? indexed_through_ + most : last;
+        pass_through_ = next_msg_id_ - 1;
+        pass_bounds_.clear();
+        pass_slice_ = 0;
+        return index_slice();
+    }
+
+    // Starts a pass over the `tail` messages past indexed_through_. Its slices cut the user ids
+    // the tail names (from its conversations) into ranges of about equal counts, so a slice
+    // touches about as many index pages as any other whichever ids are active; there are enough
+    // of them for about `index_slice_messages` messages and 512 conversations each.
+    void start_pass(std::uint64_t tail) {
+        pass_through_ = next_msg_id_ - 1;
+        pass_bounds_.clear();
+        pass_slice_ = 0;
+        std::vector<std::int64_t> users;
+        users.reserve(tail_last_.size() * 2);
+        for (const auto& [pair, msg_id] : tail_last_) {
+            users.push_back(static_cast<std::int64_t>(pair >> 32));
+            users.push_back(static_cast<std::int64_t>(pair & 0xffff'ffffU));
+        }
+        std::sort(users.begin(), users.end());
+        users.erase(std::unique(users.begin(), users.end()), users.end());
+        constexpr std::uint64_t conversations_per_slice = 256;
+        const std::uint64_t slices = std::clamp<std::uint64_t>(
+            std::max((tail + options_.index_slice_messages - 1) /
+                         std::max<std::uint64_t>(options_.index_slice_messages, 1),
+                     (tail_last_.size() + conversations_per_slice - 1) / conversations_per_slice),
+            1, std::max<std::uint64_t>(options_.index_max_slices, 1));
+        for (std::uint64_t i = 1; i < slices && i * users.size() / slices < users.size(); ++i) {
+            const std::int64_t bound = users[i * users.size() / slices];
+            if (pass_bounds_.empty() || bound > pass_bounds_.back()) {
+                pass_bounds_.push_back(bound);
+            }
+        }
+    }
+
+    // Writes the next slice of the pass in progress in one transaction, each index's rows in key
+    // order; the last slice also moves indexed_through_ to the pass's end.
+    result<void> index_slice() {
+        const bool last_slice = pass_slice_ == pass_bounds_.size();
+        const std::int64_t from_user =
+            pass_slice_ == 0 ? std::numeric_limits<std::int64_t>::min() : pass_bounds_[pass_slice_ - 1];
+        const std::int64_t to_user =
+            last_slice ? std::numeric_limits<std::int64_t>::max() : pass_bounds_[pass_slice_];
+        const std::uint64_t through = pass_through_;
         auto done = transact<bool>(
             [&]() -> result<bool> {
                 for (Statement* index : {&index_inbox_, &index_conversations_, &index_client_ids_}) {
                     auto use = index->use();
-                    index->bind(1, indexed_through_).bind(2, through);
+                    index->bind(1, indexed_through_).bind(2, through).bind(3, from_user).bind(4, to_user);
                     if (auto ran = index->run(); !ran) {
                         return result<bool>(boost::system::in_place_error, ran.error());
                     }
                 }
-                auto use = set_indexed_through_.use();
-                set_indexed_through_.bind(1, through);
-                if (auto ran = set_indexed_through_.run(); !ran) {
-                    return result<bool>(boost::system::in_place_error, ran.error());
+                if (last_slice) {
+                    auto use = set_indexed_through_.use();
+                    set_indexed_through_.bind(1, through);
+                    if (auto ran = set_indexed_through_.run(); !ran) {
+                        return result<bool>(boost::system::in_place_error, ran.error());
+                    }
                 }
                 return true;
             },
             [] {});
         if (!done) {
-            return done.error();
+            return done.error(); // the pass stays where it was; the next call retries the slice
         }
+        if (!last_slice) {
+            ++pass_slice_;
+            return {};
+        }
+        pass_through_ = 0;
         indexed_through_ = through;
-        if (through == last) {
+        if (through == next_msg_id_ - 1) {
             tail_client_ids_.clear();
             tail_last_.clear();
         } else {
@@ -1067,6 +1127,7 @@ private:
     Statement select_oldest_, raise_seq_floor_, raise_msg_id_floor_, delete_inbox_, delete_message_;
     Statement delete_conversation_message_, delete_client_id_, conversation_last_, delete_conversation_;
     Statement index_inbox_, index_conversations_, index_client_ids_, set_indexed_through_;
+    SqliteOptions options_;
 
     // The only writer's counters: the database holds no sequence of its own (see the schema).
     std::uint64_t next_msg_id_ = 1;
@@ -1089,6 +1150,12 @@ private:
         }
     };
     std::uint64_t indexed_through_ = 0;
+    // The pass in progress (maintain()): it indexes the messages up to pass_through_ (0: no pass),
+    // slice by slice: slice i covers the user ids in [pass_bounds_[i-1], pass_bounds_[i]), the
+    // first from the lowest, the last to the highest.
+    std::uint64_t pass_through_ = 0;
+    std::vector<std::int64_t> pass_bounds_;
+    std::size_t pass_slice_ = 0;
     std::chrono::steady_clock::time_point tail_started_; // when the oldest tail message committed
     // Open addressing (Boost's flat maps): one lookup per chat with an id, no node per entry.
     boost::unordered_flat_map<ClientKey, std::uint64_t, ClientKeyHash> tail_client_ids_;

@@ -183,41 +183,109 @@ TEST(SqliteStore, MessagesNotIndexedYetAreFoundAndIndexedAtTheNextOpen) {
     EXPECT_EQ(history->front().text, "three");
 }
 
-TEST(SqliteStore, MaintainIndexesTheTailInSteps) {
-    TempDir dir;
-    auto store = open_sqlite_store(dir.path());
-    const auto indexed_through = [&] {
-        store.reset(); // the file is locked while open
-        const std::string value =
-            raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'");
-        store = open_sqlite_store(dir.path());
-        return value;
-    };
+// Small passes, so a test can watch one being written slice by slice.
+SqliteOptions small_passes() {
+    SqliteOptions options;
+    options.index_pass_messages = 1000;
+    options.index_slice_messages = 1000;
+    options.index_max_slices = 4;
+    return options;
+}
+
+std::vector<NewMessage> many_chats(int count, int senders, int recipients) {
     std::vector<NewMessage> batch;
-    for (int i = 0; i < 5000; ++i) {
-        batch.push_back(chat("u" + std::to_string(i % 7), "v" + std::to_string(i % 5),
+    for (int i = 0; i < count; ++i) {
+        batch.push_back(chat("u" + std::to_string(i % senders), "v" + std::to_string(i % recipients),
                              "m" + std::to_string(i), "id" + std::to_string(i)));
     }
+    return batch;
+}
+
+TEST(SqliteStore, MaintainIndexesTheTailInPassesOfSlicesByUser) {
+    TempDir dir;
+    auto store = open_sqlite_store(dir.path(), small_passes());
+    const auto read_file = [&](const std::string& sql) {
+        store.reset(); // the file is locked while open
+        const std::string value = raw_sql(db_file(dir), sql);
+        store = open_sqlite_store(dir.path(), small_passes());
+        return value;
+    };
+    // 12 users (u0..u6 send, v0..v4 receive), 5,000 messages: 10,000 inbox entries.
+    const auto batch = many_chats(5000, 7, 5);
     ASSERT_TRUE(store->append(batch, t0, day).has_value());
-    ASSERT_TRUE(store->maintain().has_value());
-    // A retry of a message indexed by that step and of one still in the tail: both duplicates.
-    auto retry = store->append(std::vector{batch[10], batch[4500]}, t0 + 1, day);
+    ASSERT_TRUE(store->maintain().has_value()); // the pass's first slice of four
+    ASSERT_TRUE(store->maintain().has_value()); // the second
+    // A retry of a message whose rows are written and of one whose rows are not: both found.
+    auto retry = store->append(std::vector{batch[0], batch[4999]}, t0 + 1, day);
     ASSERT_TRUE(retry.has_value());
     EXPECT_TRUE((*retry)[0].duplicate);
-    EXPECT_EQ((*retry)[0].message.msg_id, 11u);
+    EXPECT_EQ((*retry)[0].message.msg_id, 1u);
     EXPECT_TRUE((*retry)[1].duplicate);
-    EXPECT_EQ((*retry)[1].message.msg_id, 4501u);
-    EXPECT_EQ(indexed_through(), "4096") << "one step of a tail that large; reopening indexes the rest";
+    EXPECT_EQ((*retry)[1].message.msg_id, 5000u);
+    ASSERT_TRUE(store->maintain().has_value());
+    ASSERT_TRUE(store->maintain().has_value()); // the last slice
+    EXPECT_EQ(read_file("SELECT value FROM meta WHERE key = 'indexed_through'"), "5000")
+        << "the pass ends with its last slice";
+    EXPECT_EQ(read_file("SELECT count(*) FROM inbox"), "10000");
+    EXPECT_EQ(read_file("SELECT count(*) FROM client_ids"), "5000");
     ASSERT_TRUE(store->append(std::vector{chat("v0", "u0", "more")}, t0 + 2, day).has_value());
     auto page = store->inbox_since("v0", 0, 5000);
     ASSERT_TRUE(page.has_value());
     EXPECT_EQ(page->size(), 1001u) << "a read indexes what is not indexed yet first";
-    EXPECT_EQ(indexed_through(), "5001");
+    EXPECT_EQ(read_file("SELECT value FROM meta WHERE key = 'indexed_through'"), "5001");
 }
 
-TEST(SqliteStore, IndexingKeepsUpWhenBatchesOutgrowAStep) {
+TEST(SqliteStore, ASliceCoversSomeOfTheActiveUsersWhateverTheirIds) {
     TempDir dir;
-    auto store = open_sqlite_store(dir.path());
+    auto store = open_sqlite_store(dir.path(), small_passes());
+    // 500 users who never chat take the low ids; the 12 who do come after them.
+    std::vector<NewMessage> first;
+    for (int i = 0; i < 500; ++i) {
+        first.push_back(chat("idle" + std::to_string(i), "idle" + std::to_string(i), "hello"));
+    }
+    ASSERT_TRUE(store->append(first, t0, day).has_value());
+    ASSERT_TRUE(store->inbox_since("idle0", 0, 1).has_value()); // indexes those
+    ASSERT_TRUE(store->append(many_chats(5000, 7, 5), t0 + 1, day).has_value());
+    ASSERT_TRUE(store->maintain().has_value());
+    store.reset();
+    const auto inbox = std::stoi(raw_sql(db_file(dir), "SELECT count(*) FROM inbox WHERE msg_id > 500"));
+    EXPECT_GT(inbox, 0) << "the first slice wrote rows";
+    EXPECT_LT(inbox, 10000) << "the first slice is not the whole pass: the slices cut the active users";
+}
+
+// A crash between two slices of a pass leaves some of its rows written and indexed_through
+// before them; the reopen indexes the whole tail again, over the rows already there.
+TEST(SqliteStore, AReopenAfterAPartWrittenPassIndexesTheRestOnce) {
+    TempDir dir;
+    {
+        auto store = open_sqlite_store(dir.path(), small_passes());
+        ASSERT_TRUE(store->append(many_chats(5000, 7, 5), t0, day).has_value());
+        ASSERT_TRUE(store->maintain().has_value());
+        ASSERT_TRUE(store->maintain().has_value());
+    } // closing does not index: as after a crash
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "0");
+    const auto written = std::stoi(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"));
+    EXPECT_GT(written, 0);
+    EXPECT_LT(written, 10000);
+    auto store = open_sqlite_store(dir.path(), small_passes());
+    auto inbox = store->inbox_since("v0", 0, 5000);
+    ASSERT_TRUE(inbox.has_value());
+    ASSERT_EQ(inbox->size(), 1000u);
+    for (std::size_t i = 0; i < inbox->size(); ++i) {
+        EXPECT_EQ((*inbox)[i].seq, i + 1);
+    }
+    auto history = store->history("u0", "v0", 0, 5000);
+    ASSERT_TRUE(history.has_value());
+    EXPECT_EQ(history->size(), 5000u / 35 + 1) << "u0 and v0 meet every 35th message";
+    store.reset();
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"), "10000");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversation_messages"), "5000");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM client_ids"), "5000");
+}
+
+TEST(SqliteStore, IndexingKeepsUpWhenBatchesOutgrowAPass) {
+    TempDir dir;
+    auto store = open_sqlite_store(dir.path(), small_passes());
     std::uint64_t appended = 0;
     for (int round = 0; round < 12; ++round) {
         std::vector<NewMessage> batch;
@@ -231,8 +299,8 @@ TEST(SqliteStore, IndexingKeepsUpWhenBatchesOutgrowAStep) {
     store.reset();
     const auto indexed =
         std::stoull(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"));
-    // One 4,096-message step per 10,000-message batch would leave 70,000 behind; a quarter of the
-    // tail per step keeps what is left near four batches' worth.
+    // A pass has at most 4 slices, one per maintain(): what is left is at most 4 batches' worth.
+    // Slices of 1,000 messages without that bound would take 10 calls per batch's worth.
     EXPECT_GE(indexed, appended - 40000) << "the tail grew without bound";
 }
 

@@ -1,0 +1,227 @@
+// The storage thread's own cost per message, without the network: what bounds the durable
+// figure of issue 5 once the shard's share (about 3.2 µs a message on the 2-vCPU VM) is known.
+//
+// MessageStoreAppend: the pairs workload (users 2k and 2k+1 chat, each message with a client id
+// and a 32-byte text) appended in batches through the MessageStore interface, followed by
+// maintain() as the storage thread calls it, so SQLite's index steps and checkpoints and the
+// journal's compaction are paid where they fall. Arguments: store (0 memory, 1 journal,
+// 2 SQLite), users, batch size. Files live in a fresh directory under $TMPDIR and are fsynced
+// as in production.
+//
+// SqliteLayout: what SQLite itself allows, with the store's settings (WAL, synchronous=FULL,
+// 16 KiB pages, exclusive locking) but no index at all: one row per message (the store's
+// `messages` table), or one row per batch holding the batch as a blob. ADR 013 uses these to
+// bound what a one-row-per-message SQLite store can reach.
+//
+// Read "CPU" as the storage thread's CPU per batch (fdatasync waits are not CPU) and
+// items_per_second against CPU time; "Time" is wall time, fsync waits included.
+#include "store/journal_store.hpp"
+#include "store/memory_store.hpp"
+#include "store/message_store.hpp"
+#include "store/sqlite_store.hpp"
+
+#include <benchmark/benchmark.h>
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace parley::store;
+
+// A directory of its own, removed at the end.
+class ScratchDir {
+public:
+    ScratchDir() {
+        const char* tmp = std::getenv("TMPDIR");
+        std::string pattern = std::string(tmp != nullptr ? tmp : "/tmp") + "/parley-store-bench-XXXXXX";
+        if (mkdtemp(pattern.data()) == nullptr) {
+            throw std::runtime_error("mkdtemp failed");
+        }
+        path_ = pattern;
+    }
+    ~ScratchDir() {
+        std::error_code ignored;
+        fs::remove_all(path_, ignored);
+    }
+    ScratchDir(const ScratchDir&) = delete;
+    ScratchDir& operator=(const ScratchDir&) = delete;
+
+    const fs::path& path() const { return path_; }
+
+private:
+    fs::path path_;
+};
+
+std::unique_ptr<MessageStore> open_store(std::int64_t kind, const fs::path& dir) {
+    switch (kind) {
+    case 0:
+        return make_memory_store();
+    case 1:
+        return open_journal_store(dir);
+    default:
+        return open_sqlite_store(dir);
+    }
+}
+
+// The pairs workload: message i goes from user (i mod users) to its partner, with a fresh client
+// id, so every store checks and records one idempotency key per message.
+class PairsWorkload {
+public:
+    explicit PairsWorkload(std::size_t users) {
+        for (std::size_t u = 0; u < users; ++u) {
+            names_.push_back("user" + std::to_string(u));
+        }
+    }
+
+    void fill(std::vector<NewMessage>& batch, std::size_t size) {
+        batch.resize(size);
+        for (auto& m : batch) {
+            const std::size_t from = next_ % names_.size();
+            m.from = names_[from];
+            m.to = names_[from ^ 1U];
+            m.text = "0000000000000007000001234abcdef0";
+            m.client_id = std::to_string(next_);
+            ++next_;
+        }
+    }
+
+private:
+    std::vector<std::string> names_;
+    std::uint64_t next_ = 1'000'000'000;
+};
+
+void MessageStoreAppend(benchmark::State& state) {
+    ScratchDir dir;
+    auto store = open_store(state.range(0), dir.path());
+    PairsWorkload workload(static_cast<std::size_t>(state.range(1)));
+    const auto batch_size = static_cast<std::size_t>(state.range(2));
+    std::vector<NewMessage> batch;
+    std::int64_t now_ms = 1'764'158'400'000;
+    for (auto _ : state) {
+        state.PauseTiming();
+        workload.fill(batch, batch_size);
+        state.ResumeTiming();
+        auto stored = store->append(batch, ++now_ms, 24LL * 3600 * 1000);
+        if (!stored) {
+            state.SkipWithError(stored.error().message().c_str());
+            return;
+        }
+        if (auto maintained = store->maintain(); !maintained) {
+            state.SkipWithError(maintained.error().message().c_str());
+            return;
+        }
+    }
+    state.SetItemsProcessed(state.iterations() * state.range(2));
+}
+BENCHMARK(MessageStoreAppend)
+    ->ArgNames({"store", "users", "batch"})
+    ->Args({0, 2000, 256})
+    ->Args({1, 2000, 256})
+    ->Args({2, 2000, 256})
+    ->Args({1, 2000, 16})
+    ->Args({2, 2000, 16})
+    ->Iterations(8000)
+    ->Unit(benchmark::kMicrosecond);
+
+void check(sqlite3* db, int rc, benchmark::State& state) {
+    if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        state.SkipWithError(sqlite3_errmsg(db));
+    }
+}
+
+// Raw SQLite, no index: argument 0 is rows per batch (1 = one row holding the whole batch,
+// otherwise one row per message), argument 1 the batch size.
+void SqliteLayout(benchmark::State& state) {
+    ScratchDir dir;
+    sqlite3* db = nullptr;
+    const std::string file = (dir.path() / "layout.db").string();
+    if (sqlite3_open(file.c_str(), &db) != SQLITE_OK) {
+        state.SkipWithError("cannot open the database");
+        return;
+    }
+    check(db,
+          sqlite3_exec(
+              db,
+              "PRAGMA locking_mode = EXCLUSIVE; PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; "
+              "PRAGMA synchronous = FULL; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 2560; "
+              "CREATE TABLE messages (id INTEGER PRIMARY KEY, ts INTEGER NOT NULL, sender INTEGER NOT "
+              "NULL, recipient INTEGER NOT NULL, lo INTEGER NOT NULL, hi INTEGER NOT NULL, sender_seq "
+              "INTEGER NOT NULL, recipient_seq INTEGER NOT NULL, client_id TEXT, body TEXT NOT NULL);"
+              "CREATE TABLE batches (first_id INTEGER PRIMARY KEY, body BLOB NOT NULL);",
+              nullptr, nullptr, nullptr),
+          state);
+    const bool one_row_per_batch = state.range(0) == 1;
+    const auto batch_size = state.range(1);
+    sqlite3_stmt* insert = nullptr;
+    check(db,
+          sqlite3_prepare_v2(db,
+                             one_row_per_batch
+                                 ? "INSERT INTO batches (first_id, body) VALUES (?1, ?2)"
+                                 : "INSERT INTO messages VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                             -1, &insert, nullptr),
+          state);
+    const std::string text = "0000000000000007000001234abcdef0";
+    std::string blob;
+    std::int64_t next_id = 1;
+    for (auto _ : state) {
+        check(db, sqlite3_exec(db, "BEGIN", nullptr, nullptr, nullptr), state);
+        if (one_row_per_batch) {
+            // What a batch row would hold per message: ids, seqs, ts as 8-byte fields, the client
+            // id and the text with their lengths (about 90 bytes here).
+            blob.clear();
+            for (std::int64_t i = 0; i < batch_size; ++i) {
+                const std::string client_id = std::to_string(next_id + i);
+                blob.append(48, '\x01');
+                blob.push_back(static_cast<char>(client_id.size()));
+                blob += client_id;
+                blob.push_back(static_cast<char>(text.size()));
+                blob += text;
+            }
+            sqlite3_bind_int64(insert, 1, next_id);
+            sqlite3_bind_blob(insert, 2, blob.data(), static_cast<int>(blob.size()), SQLITE_STATIC);
+            check(db, sqlite3_step(insert), state);
+            sqlite3_reset(insert);
+            next_id += batch_size;
+        } else {
+            for (std::int64_t i = 0; i < batch_size; ++i, ++next_id) {
+                const std::string client_id = std::to_string(next_id);
+                const std::int64_t sender = next_id % 2000;
+                const std::int64_t recipient = sender ^ 1;
+                sqlite3_bind_int64(insert, 1, next_id);
+                sqlite3_bind_int64(insert, 2, 1'764'158'400'000 + next_id);
+                sqlite3_bind_int64(insert, 3, sender);
+                sqlite3_bind_int64(insert, 4, recipient);
+                sqlite3_bind_int64(insert, 5, std::min(sender, recipient));
+                sqlite3_bind_int64(insert, 6, std::max(sender, recipient));
+                sqlite3_bind_int64(insert, 7, next_id / 1000);
+                sqlite3_bind_int64(insert, 8, next_id / 1000);
+                sqlite3_bind_text(insert, 9, client_id.data(), static_cast<int>(client_id.size()),
+                                  SQLITE_STATIC);
+                sqlite3_bind_text(insert, 10, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+                check(db, sqlite3_step(insert), state);
+                sqlite3_reset(insert);
+            }
+        }
+        check(db, sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr), state);
+    }
+    state.SetItemsProcessed(state.iterations() * batch_size);
+    sqlite3_finalize(insert);
+    sqlite3_close(db);
+}
+BENCHMARK(SqliteLayout)
+    ->ArgNames({"one_row_per_batch", "batch"})
+    ->Args({0, 256})
+    ->Args({1, 256})
+    ->Iterations(8000)
+    ->Unit(benchmark::kMicrosecond);
+
+} // namespace
