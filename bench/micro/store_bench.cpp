@@ -1,14 +1,14 @@
 // The storage thread's own cost per message, without the network: what bounds the durable
 // figure of issue 5 once the shard's share (about 3.2 µs a message on the 2-vCPU VM) is known.
 //
-// MessageStoreAppend: the pairs workload (users 2k and 2k+1 chat, each message with a client id
+// BM_store_append: the pairs workload (users 2k and 2k+1 chat, each message with a client id
 // and a 32-byte text) appended in batches through the MessageStore interface, followed by
 // maintain() as the storage thread calls it, so SQLite's index steps and checkpoints and the
 // journal's compaction are paid where they fall. Arguments: store (0 memory, 1 journal,
 // 2 SQLite), users, batch size. Files live in a fresh directory under $TMPDIR and are fsynced
 // as in production.
 //
-// SqliteLayout: what SQLite itself allows, with the store's settings (WAL, synchronous=FULL,
+// BM_store_sqlite_layout: what SQLite itself allows, with the store's settings (WAL, synchronous=FULL,
 // 16 KiB pages, exclusive locking) but no index at all: one row per message (the store's
 // `messages` table), or one row per batch holding the batch as a blob. ADR 013 uses these to
 // bound what a one-row-per-message SQLite store can reach.
@@ -99,7 +99,7 @@ private:
     std::uint64_t next_ = 1'000'000'000;
 };
 
-void MessageStoreAppend(benchmark::State& state) {
+void BM_store_append(benchmark::State& state) {
     ScratchDir dir;
     auto store = open_store(state.range(0), dir.path());
     PairsWorkload workload(static_cast<std::size_t>(state.range(1)));
@@ -122,7 +122,7 @@ void MessageStoreAppend(benchmark::State& state) {
     }
     state.SetItemsProcessed(state.iterations() * state.range(2));
 }
-BENCHMARK(MessageStoreAppend)
+BENCHMARK(BM_store_append)
     ->ArgNames({"store", "users", "batch"})
     ->Args({0, 2000, 256})
     ->Args({1, 2000, 256})
@@ -140,7 +140,7 @@ void check(sqlite3* db, int rc, benchmark::State& state) {
 
 // Raw SQLite, no index: argument 0 is rows per batch (1 = one row holding the whole batch,
 // otherwise one row per message), argument 1 the batch size.
-void SqliteLayout(benchmark::State& state) {
+void BM_store_sqlite_layout(benchmark::State& state) {
     ScratchDir dir;
     sqlite3* db = nullptr;
     const std::string file = (dir.path() / "layout.db").string();
@@ -217,7 +217,7 @@ void SqliteLayout(benchmark::State& state) {
     sqlite3_finalize(insert);
     sqlite3_close(db);
 }
-BENCHMARK(SqliteLayout)
+BENCHMARK(BM_store_sqlite_layout)
     ->ArgNames({"one_row_per_batch", "batch"})
     ->Args({0, 256})
     ->Args({1, 256})
