@@ -380,15 +380,15 @@ public:
     result<std::vector<InboxEntry>> inbox_since(const std::string& user, std::uint64_t since_seq,
                                                 std::size_t limit) override {
         std::vector<InboxEntry> entries;
-        if (auto indexed = index_tail(); !indexed) {
-            return indexed.error();
-        }
         auto u = find_user(user);
         if (!u) {
             return u.error();
         }
         if (*u == nullptr || limit == 0) {
             return entries;
+        }
+        if (auto indexed = index_inbox_of((*u)->id); !indexed) {
+            return indexed.error();
         }
         auto use = select_inbox_.use();
         select_inbox_.bind(1, (*u)->id).bind(2, since_seq).bind(3, as_limit(limit));
@@ -701,6 +701,38 @@ private:
         return index_slice();
     }
 
+    // Makes the inbox rows of `user` complete before a read of its inbox (a login's resume).
+    // A short tail is indexed whole, as for every other read. A long one, in the middle of a
+    // pass, would make the read and every batch queued behind it wait for a transaction over
+    // every index (ADR 013): only this user's inbox rows are written then, which costs a scan
+    // of the tail. After `user_reads_per_pass` such reads in one pass the whole tail is indexed
+    // once, so a reconnect storm does not scan it once per login.
+    result<void> index_inbox_of(std::int64_t user) {
+        const std::uint64_t last = next_msg_id_ - 1;
+        if (last <= indexed_through_) {
+            return {};
+        }
+        constexpr int user_reads_per_pass = 8;
+        if (last - indexed_through_ <= options_.index_slice_messages || user_reads_ >= user_reads_per_pass) {
+            return index_tail();
+        }
+        auto done = transact<bool>(
+            [&]() -> result<bool> {
+                auto use = index_inbox_.use();
+                index_inbox_.bind(1, indexed_through_).bind(2, last).bind(3, user).bind(4, user + 1);
+                if (auto ran = index_inbox_.run(); !ran) {
+                    return result<bool>(boost::system::in_place_error, ran.error());
+                }
+                return true;
+            },
+            [] {});
+        if (!done) {
+            return done.error();
+        }
+        ++user_reads_;
+        return {};
+    }
+
     // Starts a pass over the `tail` messages past indexed_through_. Its slices cut the user ids
     // the tail names (from its conversations) into ranges of about equal counts, so a slice
     // touches about as many index pages as any other whichever ids are active; there are enough
@@ -768,6 +800,7 @@ private:
         }
         pass_through_ = 0;
         indexed_through_ = through;
+        user_reads_ = 0;
         if (through == next_msg_id_ - 1) {
             tail_client_ids_.clear();
             tail_last_.clear();
@@ -1156,6 +1189,7 @@ private:
     std::uint64_t pass_through_ = 0;
     std::vector<std::int64_t> pass_bounds_;
     std::size_t pass_slice_ = 0;
+    int user_reads_ = 0; // inbox reads that indexed only their user's rows since indexed_through_ moved
     std::chrono::steady_clock::time_point tail_started_; // when the oldest tail message committed
     // Open addressing (Boost's flat maps): one lookup per chat with an id, no node per entry.
     boost::unordered_flat_map<ClientKey, std::uint64_t, ClientKeyHash> tail_client_ids_;

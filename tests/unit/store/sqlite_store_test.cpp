@@ -283,6 +283,41 @@ TEST(SqliteStore, AReopenAfterAPartWrittenPassIndexesTheRestOnce) {
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM client_ids"), "5000");
 }
 
+// A login's inbox read during a long tail writes only its own user's inbox rows (ADR 013);
+// the ninth such read in a pass indexes the whole tail, as a reconnect storm would want.
+TEST(SqliteStore, AnInboxReadDuringALongTailIndexesOnlyItsUserUntilReadsPileUp) {
+    TempDir dir;
+    auto store = open_sqlite_store(dir.path(), small_passes());
+    ASSERT_TRUE(store->append(many_chats(5000, 7, 5), t0, day).has_value());
+    auto v0 = store->inbox_since("v0", 0, 5000);
+    ASSERT_TRUE(v0.has_value());
+    ASSERT_EQ(v0->size(), 1000u) << "every entry of v0's inbox, none indexed before the read";
+    for (std::size_t i = 0; i < v0->size(); ++i) {
+        EXPECT_EQ((*v0)[i].seq, i + 1);
+    }
+    auto u3 = store->inbox_since("u3", 700, 5000);
+    ASSERT_TRUE(u3.has_value());
+    ASSERT_EQ(u3->size(), 714u - 700u) << "u3 sent every 7th of 5,000 messages";
+    EXPECT_EQ(u3->front().seq, 701u);
+    store.reset();
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "0");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"), "1714") << "v0's and u3's rows only";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM client_ids"), "0");
+
+    store = open_sqlite_store(dir.path(), small_passes()); // indexes the tail
+    // The same client ids again: a window of 0 stores them anyway.
+    ASSERT_TRUE(store->append(many_chats(5000, 7, 5), t0 + 1, 0).has_value());
+    for (int read = 0; read < 9; ++read) {
+        auto page = store->inbox_since("u" + std::to_string(read % 7), 0, 1);
+        ASSERT_TRUE(page.has_value());
+        ASSERT_EQ(page->size(), 1u);
+    }
+    store.reset();
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "10000")
+        << "the ninth read in the pass indexed the whole tail";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"), "20000") << "and no row twice";
+}
+
 TEST(SqliteStore, IndexingKeepsUpWhenBatchesOutgrowAPass) {
     TempDir dir;
     auto store = open_sqlite_store(dir.path(), small_passes());
