@@ -44,8 +44,10 @@ struct SqliteOptions {
     // Indexing (ADR 008, ADR 013): a pass starts once this many messages wait to be indexed (or
     // the oldest waited a second) and is written in slices by user id, one per maintain() call,
     // each about `index_slice_messages` messages' and 256 conversations' worth, at most
-    // `index_max_slices`. Measured with bench/micro/store_bench.cpp (2 M messages, 2,000 users):
-    // the steps of 4,096 messages this replaces cost 43 µs of CPU a message, these passes 15.5.
+    // `index_max_slices`. A login's inbox read during a tail longer than `index_slice_messages`
+    // writes only its own user's inbox rows first. Measured with bench/micro/store_bench.cpp
+    // (2 M messages, 2,000 users): the steps of 4,096 messages this replaces cost 43 µs of CPU a
+    // message, these passes 15.5.
     std::uint64_t index_pass_messages = 32768;
     std::uint64_t index_slice_messages = 8192;
     std::uint64_t index_max_slices = 4;
