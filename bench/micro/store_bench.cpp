@@ -109,24 +109,46 @@ private:
     std::uint64_t next_ = 1'000'000'000;
 };
 
-void BM_store_append(benchmark::State& state) {
-    ScratchDir dir;
-    auto store = open_store(state.range(0), dir.path());
-    PairsWorkload workload(static_cast<std::size_t>(state.range(1)));
-    const auto batch_size = static_cast<std::size_t>(state.range(2));
-    std::vector<NewMessage> batch;
-    std::int64_t now_ms = 1'764'158'400'000;
-    for (auto _ : state) {
+// One store under the pairs workload: each step() appends a batch and calls maintain(), as the
+// storage thread does; building the batch is not timed.
+class StoreUnderLoad {
+public:
+    explicit StoreUnderLoad(benchmark::State& state)
+        : store_(open_store(state.range(0), dir_.path())),
+          workload_(static_cast<std::size_t>(state.range(1))),
+          batch_size_(static_cast<std::size_t>(state.range(2))) {}
+
+    // False (and the benchmark marked failed) if the store refused the batch.
+    bool step(benchmark::State& state) {
         state.PauseTiming();
-        workload.fill(batch, batch_size);
+        workload_.fill(batch_, batch_size_);
         state.ResumeTiming();
-        auto stored = store->append(batch, ++now_ms, 24LL * 3600 * 1000);
-        if (!stored) {
+        if (auto stored = store_->append(batch_, ++now_ms_, 24LL * 3600 * 1000); !stored) {
             state.SkipWithError(stored.error().message().c_str());
-            return;
+            return false;
         }
-        if (auto maintained = store->maintain(); !maintained) {
+        if (auto maintained = store_->maintain(); !maintained) {
             state.SkipWithError(maintained.error().message().c_str());
+            return false;
+        }
+        return true;
+    }
+
+    MessageStore& store() { return *store_; }
+
+private:
+    ScratchDir dir_;
+    std::unique_ptr<MessageStore> store_;
+    PairsWorkload workload_;
+    std::size_t batch_size_;
+    std::vector<NewMessage> batch_;
+    std::int64_t now_ms_ = 1'764'158'400'000;
+};
+
+void BM_store_append(benchmark::State& state) {
+    StoreUnderLoad load(state);
+    for (auto _ : state) {
+        if (!load.step(state)) {
             return;
         }
     }
@@ -147,31 +169,21 @@ BENCHMARK(BM_store_append)
 // a read (ADR 008, ADR 013), so the read's wall time includes that. Reported as counters:
 // read_mean_us and read_max_us. Same arguments as BM_store_append.
 void BM_store_read_under_load(benchmark::State& state) {
-    ScratchDir dir;
-    auto store = open_store(state.range(0), dir.path());
+    StoreUnderLoad load(state);
     const auto users = static_cast<std::size_t>(state.range(1));
-    PairsWorkload workload(users);
-    const auto batch_size = static_cast<std::size_t>(state.range(2));
-    std::vector<NewMessage> batch;
-    std::int64_t now_ms = 1'764'158'400'000;
     double reads = 0;
     double read_total_us = 0;
     double read_max_us = 0;
     std::size_t n = 0;
     for (auto _ : state) {
-        state.PauseTiming();
-        workload.fill(batch, batch_size);
-        state.ResumeTiming();
-        auto stored = store->append(batch, ++now_ms, 24LL * 3600 * 1000);
-        if (!stored || !store->maintain()) {
-            state.SkipWithError("append or maintain failed");
+        if (!load.step(state)) {
             return;
         }
         if (++n % 37 == 0) {
             const std::string user = "user" + std::to_string((n * 7919) % users);
             const auto started = std::chrono::steady_clock::now();
-            auto last = store->last_seq(user);
-            auto page = store->inbox_since(user, last && *last > 10 ? *last - 10 : 0, 10);
+            auto last = load.store().last_seq(user);
+            auto page = load.store().inbox_since(user, last && *last > 10 ? *last - 10 : 0, 10);
             const double us =
                 std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started).count();
             if (!page) {

@@ -364,8 +364,8 @@ public:
         // for indexing. A step writes a page per user per index whatever its size, so the bigger
         // the tail a page's rows come from, the fewer pages per message. The pass is written in
         // slices by user id, one per call, so the batches queued meanwhile wait for one slice
-        // only; it has at most `max_slices` of them, so the tail stays within a few batches'
-        // worth when batches outgrow a pass.
+        // only; it has at most `index_max_slices` of them, so the tail stays within a few
+        // batches' worth when batches outgrow a pass.
         if (pass_through_ == 0) {
             const std::uint64_t tail = next_msg_id_ - 1 - indexed_through_;
             if (tail == 0 || (tail < options_.index_pass_messages &&
@@ -718,9 +718,7 @@ private:
         }
         auto done = transact<bool>(
             [&]() -> result<bool> {
-                auto use = index_inbox_.use();
-                index_inbox_.bind(1, indexed_through_).bind(2, last).bind(3, user).bind(4, user + 1);
-                if (auto ran = index_inbox_.run(); !ran) {
+                if (auto ran = run_index(index_inbox_, last, user, user + 1); !ran) {
                     return result<bool>(boost::system::in_place_error, ran.error());
                 }
                 return true;
@@ -736,7 +734,8 @@ private:
     // Starts a pass over the `tail` messages past indexed_through_. Its slices cut the user ids
     // the tail names (from its conversations) into ranges of about equal counts, so a slice
     // touches about as many index pages as any other whichever ids are active; there are enough
-    // of them for about `index_slice_messages` messages and 512 conversations each.
+    // of them for about `index_slice_messages` messages and 256 conversations each, at most
+    // `index_max_slices`.
     void start_pass(std::uint64_t tail) {
         pass_through_ = next_msg_id_ - 1;
         pass_bounds_.clear();
@@ -744,8 +743,9 @@ private:
         std::vector<std::int64_t> users;
         users.reserve(tail_last_.size() * 2);
         for (const auto& [pair, msg_id] : tail_last_) {
-            users.push_back(static_cast<std::int64_t>(pair >> 32));
-            users.push_back(static_cast<std::int64_t>(pair & 0xffff'ffffU));
+            const auto [lo, hi] = pair_users(pair);
+            users.push_back(lo);
+            users.push_back(hi);
         }
         std::sort(users.begin(), users.end());
         users.erase(std::unique(users.begin(), users.end()), users.end());
@@ -775,9 +775,7 @@ private:
         auto done = transact<bool>(
             [&]() -> result<bool> {
                 for (Statement* index : {&index_inbox_, &index_conversations_, &index_client_ids_}) {
-                    auto use = index->use();
-                    index->bind(1, indexed_through_).bind(2, through).bind(3, from_user).bind(4, to_user);
-                    if (auto ran = index->run(); !ran) {
+                    if (auto ran = run_index(*index, through, from_user, to_user); !ran) {
                         return result<bool>(boost::system::in_place_error, ran.error());
                     }
                 }
@@ -817,6 +815,20 @@ private:
     static std::uint64_t pair_key(std::int64_t a, std::int64_t b) {
         return (static_cast<std::uint64_t>(std::min(a, b)) << 32) ^
                static_cast<std::uint64_t>(std::max(a, b));
+    }
+    // The two user ids of a pair_key, exact for ids below 2^32 (beyond, only the pass's slice
+    // bounds come out uneven: the first and last slices reach the lowest and highest ids anyway).
+    static std::pair<std::int64_t, std::int64_t> pair_users(std::uint64_t key) {
+        return {static_cast<std::int64_t>(key >> 32), static_cast<std::int64_t>(key & 0xffff'ffffU)};
+    }
+
+    // Binds an index statement's message range (indexed_through_, through] and user range
+    // [from_user, to_user), and runs it.
+    result<void> run_index(Statement& index, std::uint64_t through, std::int64_t from_user,
+                           std::int64_t to_user) {
+        auto use = index.use();
+        index.bind(1, indexed_through_).bind(2, through).bind(3, from_user).bind(4, to_user);
+        return index.run();
     }
 
     // The newest message `sender` stored with `client_id` at or after `oldest_ts`, if any; it may
