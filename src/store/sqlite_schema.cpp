@@ -91,9 +91,60 @@ INSERT INTO client_ids (sender, client_id, msg_id)
 INSERT INTO meta (key, value) VALUES ('indexed_through', coalesce((SELECT max(id) FROM messages), 0));
 )sql";
 
-constexpr std::array<Migration, 2> migrations{{
+// Version 3, the log layout (ADR 014): many messages per row, because a row per message (and a
+// row per message in each index) costs more CPU than a core has for 150k messages a second.
+//  - batches: one row per committed append(): its messages (log_rows.hpp), ids first_id..last_id,
+//    last_ts the newest ts in it. Replaces `messages`.
+//  - inbox_runs: per indexing pass and user, the (seq, msg_id) entries of the pass, in seq order.
+//    Replaces `inbox`. last_msg_id (the highest msg_id in it) lets prune drop a whole run.
+//  - conversation_runs: per pass and pair (lo, hi), its msg_ids with the sending side. Replaces
+//    conversation_messages.
+//  - client_id_runs: per pass, (msg_id, fingerprint) of each message that came with a client id;
+//    the idempotency check keeps them in memory and reads these only at open. Replaces client_ids.
+//  - meta.indexed_through keeps its meaning (every batch with last_id <= it has its runs);
+//    meta.pruned_through: every msg_id <= it was deleted by prune (prune deletes oldest first),
+//    so runs that still name such ids are read past them.
+// The version 2 tables stay until the store, at its next open, moves their rows into the new
+// ones and drops them, in one transaction (sqlite_store.cpp, import_version_2); SQL alone cannot
+// write the rows' encoding.
+constexpr std::string_view schema_v3 = R"sql(
+CREATE TABLE batches (
+    first_id INTEGER PRIMARY KEY,
+    last_id  INTEGER NOT NULL,
+    last_ts  INTEGER NOT NULL,
+    body     BLOB    NOT NULL
+);
+CREATE TABLE inbox_runs (
+    user        INTEGER NOT NULL,
+    first_seq   INTEGER NOT NULL,
+    last_seq    INTEGER NOT NULL,
+    last_msg_id INTEGER NOT NULL,
+    entries     BLOB    NOT NULL,
+    PRIMARY KEY (user, first_seq)
+) WITHOUT ROWID;
+CREATE INDEX inbox_runs_by_last_msg_id ON inbox_runs (last_msg_id);
+CREATE TABLE conversation_runs (
+    lo       INTEGER NOT NULL,
+    hi       INTEGER NOT NULL,
+    first_id INTEGER NOT NULL,
+    last_id  INTEGER NOT NULL,
+    entries  BLOB    NOT NULL,
+    PRIMARY KEY (lo, hi, first_id)
+) WITHOUT ROWID;
+CREATE INDEX conversation_runs_by_last_id ON conversation_runs (last_id);
+CREATE TABLE client_id_runs (
+    first_id INTEGER PRIMARY KEY,
+    last_id  INTEGER NOT NULL,
+    last_ts  INTEGER NOT NULL,
+    entries  BLOB    NOT NULL
+);
+INSERT INTO meta (key, value) VALUES ('pruned_through', 0);
+)sql";
+
+constexpr std::array<Migration, 3> migrations{{
     {1, schema_v1},
     {2, schema_v2},
+    {3, schema_v3},
 }};
 
 static_assert(versions_count_up(migrations), "migration i must bring the schema to version i + 1");

@@ -66,6 +66,12 @@ Statement& Statement::bind(int index, std::string_view text) noexcept {
     return *this;
 }
 
+Statement& Statement::bind_blob(int index, std::string_view bytes) noexcept {
+    const char* data = bytes.empty() ? "" : bytes.data();
+    keep_first_error(bind_error_, sqlite3_bind_blob64(stmt_, index, data, bytes.size(), SQLITE_STATIC));
+    return *this;
+}
+
 Statement& Statement::bind_null(int index) noexcept {
     keep_first_error(bind_error_, sqlite3_bind_null(stmt_, index));
     return *this;
@@ -113,6 +119,14 @@ std::string_view Statement::text(int column) const noexcept {
     // sqlite3_column_bytes() after sqlite3_column_text() is the length of that same text.
     return {reinterpret_cast<const char*>(data),
             static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
+}
+
+std::string_view Statement::blob(int column) const noexcept {
+    const void* data = sqlite3_column_blob(stmt_, column);
+    if (data == nullptr) {
+        return {};
+    }
+    return {static_cast<const char*>(data), static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))};
 }
 
 bool Statement::is_null(int column) const noexcept {

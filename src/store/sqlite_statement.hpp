@@ -46,6 +46,8 @@ public:
     Statement& bind(int index, std::uint64_t value) noexcept;
     // Not copied: `text` must stay valid until the statement is reset (see Use).
     Statement& bind(int index, std::string_view text) noexcept;
+    // Bytes, not copied either.
+    Statement& bind_blob(int index, std::string_view bytes) noexcept;
     Statement& bind_null(int index) noexcept;
 
     // Advances: true when a row is ready, false when the statement is done.
@@ -57,6 +59,8 @@ public:
     std::int64_t int64(int column) const noexcept;
     std::uint64_t uint64(int column) const noexcept;
     std::string_view text(int column) const noexcept;
+    // Valid until the next step or reset.
+    std::string_view blob(int column) const noexcept;
     bool is_null(int column) const noexcept;
 
     // Back to the start, bindings cleared.

@@ -7,6 +7,7 @@
 #include "store/data_dir_lock.hpp"
 #include "store/file_io.hpp"
 #include "store/journal_format.hpp"
+#include "store/log_rows.hpp"
 #include "store/sqlite_error.hpp"
 #include "store/sqlite_schema.hpp"
 #include "store/sqlite_startup.hpp"
@@ -44,11 +45,6 @@ using boost::system::result;
 std::int64_t window_start(std::int64_t now_ms, std::int64_t window_ms) {
     constexpr auto lowest = std::numeric_limits<std::int64_t>::min();
     return now_ms < lowest + window_ms ? lowest : now_ms - window_ms;
-}
-
-std::int64_t as_limit(std::size_t n) {
-    constexpr auto highest = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
-    return static_cast<std::int64_t>(std::min(n, highest));
 }
 
 // --- opening -------------------------------------------------------------------------------------
@@ -179,16 +175,32 @@ private:
 
 // --- the store -----------------------------------------------------------------------------------
 
-// Columns every message query returns, in this order, for read_message().
-constexpr std::string_view message_columns =
-    "m.id, m.ts, m.sender, m.recipient, m.body, m.sender_seq, m.recipient_seq";
+using log_rows::LoggedMessage;
 
-std::string concat(std::initializer_list<std::string_view> parts) {
-    std::string sql;
-    for (const std::string_view part : parts) {
-        sql += part;
-    }
-    return sql;
+// Fails a read with SQLITE_CORRUPT: a row's bytes do not decode.
+boost::system::error_code damaged_row() {
+    return make_sqlite_error(SQLITE_CORRUPT);
+}
+
+// A tail message as readers and the next pass need it: where it goes, not what it says. Its text
+// stays in its batch row, so the tail's memory does not grow with the texts' size.
+struct TailEntry {
+    std::uint64_t msg_id = 0;
+    std::int64_t ts_ms = 0;
+    std::int64_t from = 0;
+    std::int64_t to = 0;
+    std::uint64_t from_seq = 0;
+    std::uint64_t to_seq = 0;
+    std::uint64_t client_id_fingerprint = 0; // 0: it came without a client id
+};
+
+TailEntry tail_entry(const LoggedMessage& m) {
+    return {m.msg_id,   m.ts_ms,    m.from, m.to, m.from_seq, m.to_seq,
+            m.client_id.empty() ? 0 : log_rows::client_id_fingerprint(m.from, m.client_id)};
+}
+
+std::uint64_t pair_key(std::int64_t a, std::int64_t b) {
+    return (static_cast<std::uint64_t>(std::min(a, b)) << 32) ^ static_cast<std::uint64_t>(std::max(a, b));
 }
 
 class SqliteStore final : public MessageStore {
@@ -199,108 +211,73 @@ public:
         : file_(data_dir / sqlite_db_file), lock_(data_dir / data_dir_lock_file, startup_file(file_).label),
           db_(file_, options), begin_(db_.get(), "BEGIN IMMEDIATE"), commit_(db_.get(), "COMMIT"),
           rollback_(db_.get(), "ROLLBACK"),
-          user_by_name_(
-              db_.get(),
-              "SELECT id, pushed_seq, max(seq_floor, coalesce((SELECT max(seq) FROM inbox WHERE user = "
-              "users.id), 0)) FROM users WHERE name = ?1"),
-          user_by_id_(
-              db_.get(),
-              "SELECT name, pushed_seq, max(seq_floor, coalesce((SELECT max(seq) FROM inbox WHERE user = "
-              "users.id), 0)) FROM users WHERE id = ?1"),
+          user_by_name_(db_.get(), "SELECT id, pushed_seq, max(seq_floor, coalesce((SELECT last_seq FROM "
+                                   "inbox_runs WHERE user = users.id ORDER BY first_seq DESC LIMIT 1), 0)) "
+                                   "FROM users WHERE name = ?1"),
+          user_by_id_(db_.get(), "SELECT name, pushed_seq, max(seq_floor, coalesce((SELECT last_seq FROM "
+                                 "inbox_runs WHERE user = users.id ORDER BY first_seq DESC LIMIT 1), 0)) "
+                                 "FROM users WHERE id = ?1"),
           insert_user_(db_.get(), "INSERT INTO users (name) VALUES (?1)"),
           update_pushed_seq_(db_.get(), "UPDATE users SET pushed_seq = max(pushed_seq, ?2) WHERE id = ?1"),
-          find_duplicate_(db_.get(),
-                          concat({"SELECT ", message_columns,
-                                  " FROM client_ids AS c CROSS JOIN messages AS m ON m.id = c.msg_id "
-                                  "WHERE c.sender = ?1 AND c.client_id = ?2 AND m.ts >= ?3 "
-                                  "ORDER BY c.msg_id DESC LIMIT 1"})),
-          select_message_(db_.get(),
-                          concat({"SELECT ", message_columns, " FROM messages AS m WHERE m.id = ?1"})),
-          insert_message_(db_.get(),
-                          "INSERT INTO messages (id, ts, sender, recipient, lo, hi, sender_seq, "
-                          "recipient_seq, client_id, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
+          insert_batch_(db_.get(), "INSERT INTO batches (first_id, last_id, last_ts, body) VALUES (?1, ?2, ?3, ?4)"),
+          batch_holding_(db_.get(), "SELECT first_id, last_id, body FROM batches WHERE first_id <= ?1 "
+                                    "ORDER BY first_id DESC LIMIT 1"),
+          batches_after_(db_.get(), "SELECT body FROM batches WHERE first_id > ?1 ORDER BY first_id"),
+          oldest_batch_(db_.get(), "SELECT first_id, body FROM batches ORDER BY first_id LIMIT 1"),
+          delete_batch_(db_.get(), "DELETE FROM batches WHERE first_id = ?1"),
+          insert_inbox_run_(db_.get(), "INSERT INTO inbox_runs (user, first_seq, last_seq, last_msg_id, entries) "
+                                       "VALUES (?1, ?2, ?3, ?4, ?5)"),
+          select_inbox_runs_(db_.get(), "SELECT entries FROM inbox_runs WHERE user = ?1 AND last_seq > ?2 "
+                                        "ORDER BY first_seq"),
+          insert_conversation_run_(db_.get(), "INSERT INTO conversation_runs (lo, hi, first_id, last_id, entries) "
+                                              "VALUES (?1, ?2, ?3, ?4, ?5)"),
+          select_history_runs_(db_.get(), "SELECT entries FROM conversation_runs WHERE lo = ?1 AND hi = ?2 "
+                                          "AND first_id < ?3 ORDER BY first_id DESC"),
+          select_unread_runs_(db_.get(), "SELECT entries FROM conversation_runs WHERE lo = ?1 AND hi = ?2 "
+                                         "AND last_id > ?3"),
+          conversation_last_(db_.get(), "SELECT last_id FROM conversation_runs WHERE lo = ?1 AND hi = ?2 "
+                                        "ORDER BY first_id DESC LIMIT 1"),
+          insert_client_id_run_(db_.get(), "INSERT INTO client_id_runs (first_id, last_id, last_ts, entries) "
+                                           "VALUES (?1, ?2, ?3, ?4)"),
+          select_client_id_runs_(db_.get(), "SELECT entries FROM client_id_runs WHERE last_ts >= ?1"),
+          select_peers_(db_.get(), "SELECT peer FROM conversations WHERE user = ?1"),
           insert_conversation_(db_.get(), "INSERT INTO conversations (user, peer) VALUES (?1, ?2) "
                                           "ON CONFLICT (user, peer) DO NOTHING"),
-          select_inbox_(db_.get(), concat({"SELECT i.seq, ", message_columns,
-                                           " FROM inbox AS i CROSS JOIN messages AS m ON m.id = i.msg_id "
-                                           "WHERE i.user = ?1 AND i.seq > ?2 ORDER BY i.seq LIMIT ?3"})),
-          select_history_(
-              db_.get(),
-              concat({"SELECT ", message_columns,
-                      " FROM conversation_messages AS c CROSS JOIN messages AS m ON m.id = c.msg_id "
-                      "WHERE c.lo = ?1 AND c.hi = ?2 AND c.msg_id < ?3 "
-                      "ORDER BY c.msg_id DESC LIMIT ?4"})),
-          select_conversations_(
-              db_.get(),
-              concat({"SELECT x.peer, x.read_up_to, x.peer_read_up_to, x.peer_delivered_up_to, ",
-                      message_columns,
-                      " FROM (SELECT c.peer AS peer, c.read_up_to AS read_up_to, "
-                      "coalesce(p.read_up_to, 0) AS peer_read_up_to, "
-                      "coalesce(p.delivered_up_to, 0) AS peer_delivered_up_to, "
-                      "(SELECT max(msg_id) FROM conversation_messages WHERE lo = min(c.user, c.peer) "
-                      "AND hi = max(c.user, c.peer)) AS last "
-                      "FROM conversations AS c "
-                      "LEFT JOIN conversations AS p ON p.user = c.peer AND p.peer = c.user "
-                      "WHERE c.user = ?1) AS x "
-                      "CROSS JOIN messages AS m ON m.id = x.last ORDER BY m.id DESC"})),
-          count_unread_(db_.get(), "SELECT count(*) FROM conversation_messages AS c "
-                                   "CROSS JOIN messages AS m ON m.id = c.msg_id "
-                                   "WHERE c.lo = ?1 AND c.hi = ?2 AND c.msg_id > ?3 AND m.sender = ?4"),
           select_marks_(db_.get(),
-                        "SELECT (SELECT max(msg_id) FROM conversation_messages WHERE lo = ?3 AND hi = ?4), "
-                        "read_up_to, "
-                        "delivered_up_to FROM conversations WHERE user = ?1 AND peer = ?2"),
-          update_marks_(db_.get(), "UPDATE conversations SET read_up_to = ?3, delivered_up_to = ?4 "
-                                   "WHERE user = ?1 AND peer = ?2"),
-          select_oldest_(db_.get(), "SELECT id, ts, sender, recipient, sender_seq, recipient_seq, lo, hi, "
-                                    "client_id FROM messages ORDER BY id LIMIT ?1"),
-          raise_seq_floor_(db_.get(),
-                           "UPDATE users SET seq_floor = max(seq_floor, "
-                           "coalesce((SELECT max(seq) FROM inbox WHERE user = ?1), 0)) WHERE id = ?1"),
+                        "SELECT read_up_to, delivered_up_to FROM conversations WHERE user = ?1 AND peer = ?2"),
+          upsert_marks_(db_.get(), "INSERT INTO conversations (user, peer, read_up_to, delivered_up_to) "
+                                   "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user, peer) DO UPDATE SET "
+                                   "read_up_to = excluded.read_up_to, delivered_up_to = excluded.delivered_up_to"),
+          set_meta_(db_.get(), "UPDATE meta SET value = ?2 WHERE key = ?1"),
           raise_msg_id_floor_(db_.get(), "UPDATE meta SET value = max(value, ?1) WHERE key = 'msg_id_floor'"),
-          delete_inbox_(db_.get(), "DELETE FROM inbox WHERE user = ?1 AND seq = ?2"),
-          delete_message_(db_.get(), "DELETE FROM messages WHERE id = ?1"),
-          delete_conversation_message_(db_.get(), "DELETE FROM conversation_messages "
-                                                  "WHERE lo = ?1 AND hi = ?2 AND msg_id = ?3"),
-          delete_client_id_(db_.get(),
-                            "DELETE FROM client_ids WHERE sender = ?1 AND client_id = ?2 AND msg_id = ?3"),
-          conversation_last_(db_.get(),
-                             "SELECT max(msg_id) FROM conversation_messages WHERE lo = ?1 AND hi = ?2"),
+          raise_seq_floors_(db_.get(),
+                            "UPDATE users SET seq_floor = max(seq_floor, (SELECT max(last_seq) FROM inbox_runs "
+                            "AS r WHERE r.user = users.id AND r.last_msg_id <= ?1)) "
+                            "WHERE id IN (SELECT user FROM inbox_runs WHERE last_msg_id <= ?1)"),
+          delete_inbox_runs_(db_.get(), "DELETE FROM inbox_runs WHERE last_msg_id <= ?1"),
+          pruned_pairs_(db_.get(), "SELECT DISTINCT lo, hi FROM conversation_runs WHERE last_id <= ?1"),
+          delete_conversation_runs_(db_.get(), "DELETE FROM conversation_runs WHERE last_id <= ?1"),
+          delete_client_id_runs_(db_.get(), "DELETE FROM client_id_runs WHERE last_id <= ?1"),
           delete_conversation_(db_.get(), "DELETE FROM conversations "
                                           "WHERE (user = ?1 AND peer = ?2) OR (user = ?2 AND peer = ?1)"),
-          // One chat to oneself takes one inbox entry (its sender's).
-          // Messages with id in (?1, ?2], rows whose key starts with a user id in [?3, ?4): a pass's
-          // slice (index_slice()). OR IGNORE: a slice's rows may already be there, written by
-          // the same pass before a crash.
-          index_inbox_(db_.get(),
-                       "INSERT OR IGNORE INTO inbox (user, seq, msg_id) SELECT user, seq, msg_id FROM ("
-                       "SELECT sender AS user, sender_seq AS seq, id AS msg_id FROM messages "
-                       "WHERE id > ?1 AND id <= ?2 AND sender >= ?3 AND sender < ?4 "
-                       "UNION ALL SELECT recipient, recipient_seq, id FROM messages "
-                       "WHERE id > ?1 AND id <= ?2 AND recipient != sender "
-                       "AND recipient >= ?3 AND recipient < ?4) ORDER BY user, seq"),
-          index_conversations_(db_.get(), "INSERT OR IGNORE INTO conversation_messages (lo, hi, msg_id) "
-                                          "SELECT lo, hi, id FROM messages WHERE id > ?1 AND id <= ?2 "
-                                          "AND lo >= ?3 AND lo < ?4 ORDER BY lo, hi, id"),
-          index_client_ids_(db_.get(), "INSERT OR IGNORE INTO client_ids (sender, client_id, msg_id) "
-                                       "SELECT sender, client_id, id FROM messages "
-                                       "WHERE id > ?1 AND id <= ?2 AND client_id IS NOT NULL "
-                                       "AND sender >= ?3 AND sender < ?4 ORDER BY sender, client_id, id"),
-          set_indexed_through_(db_.get(), "UPDATE meta SET value = ?1 WHERE key = 'indexed_through'"),
           options_(options) {
+        import_version_2();
         next_msg_id_ =
             static_cast<std::uint64_t>(query_int(db_.get(), startup_file(file_),
-                                                 "SELECT max(coalesce((SELECT max(id) FROM messages), 0), "
+                                                 "SELECT max(coalesce((SELECT max(last_id) FROM batches), 0), "
                                                  "(SELECT value FROM meta WHERE key = 'msg_id_floor'))",
                                                  "cannot read the last msg_id")) +
             1;
         indexed_through_ = static_cast<std::uint64_t>(
             query_int(db_.get(), startup_file(file_), "SELECT value FROM meta WHERE key = 'indexed_through'",
                       "cannot read how far the indexes go"));
-        // What the last run committed but did not index yet (it stopped, or was killed): every
-        // read below, and the users' last seqs (taken from the inbox), need it indexed.
-        if (auto done = index_tail(); !done) {
-            fail(startup_file(file_), "cannot index the newest messages: " + done.error().message());
+        pruned_through_ = static_cast<std::uint64_t>(
+            query_int(db_.get(), startup_file(file_), "SELECT value FROM meta WHERE key = 'pruned_through'",
+                      "cannot read how far retention went"));
+        // What the last run committed but did not index yet (it stopped, or was killed) is the
+        // tail again, in memory, and its users' seqs count.
+        if (auto loaded = load_tail(); !loaded) {
+            fail(startup_file(file_), "cannot read the newest messages: " + loaded.error().message());
         }
     }
 
@@ -320,12 +297,17 @@ public:
         if (batch.empty()) {
             return std::vector<AppendResult>{};
         }
+        if (idempotency_window_ms > 0) {
+            if (auto loaded = remember_client_ids(now_ms, idempotency_window_ms); !loaded) {
+                return loaded.error();
+            }
+        }
         const std::uint64_t next_msg_id_before = next_msg_id_;
         ++batch_epoch_;
         touched_.clear();
         created_.clear();
-        batch_client_ids_.clear();
-        batch_conversations_.clear();
+        pending_.clear();
+        pending_client_ids_.clear();
         auto stored = transact<std::vector<AppendResult>>(
             [&] { return append_in_transaction(batch, now_ms, idempotency_window_ms); },
             [&] {
@@ -338,43 +320,37 @@ public:
                 for (const std::int64_t id : created_) {
                     forget_user(id);
                 }
+                pending_.clear();
             });
-        if (stored) {
-            // Committed: the batch joins the tail, which the indexes do not cover yet.
-            if (indexed_through_ + 1 == next_msg_id_before && next_msg_id_ != next_msg_id_before) {
+        if (stored && !pending_.empty()) {
+            // Committed: the batch joins the tail, which no run covers yet.
+            if (tail_.empty()) {
                 tail_started_ = std::chrono::steady_clock::now();
             }
-            if (tail_client_ids_.empty()) {
-                tail_client_ids_.swap(batch_client_ids_); // the common case after a full index step
-            } else {
-                for (const auto& [key, msg_id] : batch_client_ids_) {
-                    tail_client_ids_.insert_or_assign(key, msg_id);
+            if (idempotency_window_ms > 0) {
+                for (const auto& [fingerprint, msg_id] : pending_client_ids_) {
+                    recent_client_ids_.insert_or_assign(fingerprint, msg_id);
                 }
             }
-            for (const auto& [pair, msg_id] : batch_conversations_) {
-                tail_last_[pair] = msg_id;
+            for (const LoggedMessage& m : pending_) {
+                tail_last_[pair_key(m.from, m.to)] = m.msg_id;
+                tail_.push_back(tail_entry(m));
             }
+            pending_.clear();
         }
         return stored;
     }
 
     result<void> maintain() override {
-        // Index in passes (ADR 013): a pass covers the whole tail once it holds
-        // `index_pass_messages` or its oldest message waited a second, so a login rarely waits
-        // for indexing. A step writes a page per user per index whatever its size, so the bigger
-        // the tail a page's rows come from, the fewer pages per message. The pass is written in
-        // slices by user id, one per call, so the batches queued meanwhile wait for one slice
-        // only; it has at most `index_max_slices` of them, so the tail stays within a few
-        // batches' worth when batches outgrow a pass.
-        if (pass_through_ == 0) {
-            const std::uint64_t tail = next_msg_id_ - 1 - indexed_through_;
-            if (tail == 0 || (tail < options_.index_pass_messages &&
+        // Index in passes (ADR 013, ADR 014): a pass writes a run per active user and pair for
+        // the whole tail once it holds `index_pass_messages` or its oldest message waited a
+        // second; the bigger the pass, the more entries per row. Readers find the tail in
+        // memory meanwhile, so nothing waits for a pass.
+        if (tail_.empty() || (tail_.size() < options_.index_pass_messages &&
                               std::chrono::steady_clock::now() - tail_started_ < std::chrono::seconds(1))) {
-                return {};
-            }
-            start_pass(tail);
+            return {};
         }
-        return index_slice();
+        return index_tail();
     }
 
     result<std::vector<InboxEntry>> inbox_since(const std::string& user, std::uint64_t since_seq,
@@ -387,25 +363,50 @@ public:
         if (*u == nullptr || limit == 0) {
             return entries;
         }
-        if (auto indexed = index_inbox_of((*u)->id); !indexed) {
-            return indexed.error();
+        const std::int64_t id = (*u)->id;
+        std::vector<log_rows::InboxEntryRef> refs;
+        {
+            auto use = select_inbox_runs_.use();
+            select_inbox_runs_.bind(1, id).bind(2, since_seq);
+            std::vector<log_rows::InboxEntryRef> run;
+            while (refs.size() < limit) {
+                auto row = select_inbox_runs_.step();
+                if (!row) {
+                    return row.error();
+                }
+                if (!*row) {
+                    break;
+                }
+                run.clear();
+                if (!log_rows::decode_inbox_run(select_inbox_runs_.blob(0), run)) {
+                    return damaged_row();
+                }
+                for (const auto& e : run) {
+                    if (e.seq > since_seq && e.msg_id > pruned_through_ && refs.size() < limit) {
+                        refs.push_back(e);
+                    }
+                }
+            }
         }
-        auto use = select_inbox_.use();
-        select_inbox_.bind(1, (*u)->id).bind(2, since_seq).bind(3, as_limit(limit));
-        for (;;) {
-            auto row = select_inbox_.step();
-            if (!row) {
-                return row.error();
+        for (const TailEntry& m : tail_) {
+            if (refs.size() >= limit) {
+                break;
             }
-            if (!*row) {
-                return entries;
+            const std::uint64_t seq = m.from == id ? m.from_seq : m.to == id ? m.to_seq : 0;
+            if (seq > since_seq) {
+                refs.push_back({seq, m.msg_id});
             }
-            auto message = read_message(select_inbox_, 1);
+        }
+        BatchReader batches(*this);
+        entries.reserve(refs.size());
+        for (const auto& ref : refs) {
+            auto message = batches.read(ref.msg_id);
             if (!message) {
                 return message.error();
             }
-            entries.push_back({select_inbox_.uint64(0), std::move(*message)});
+            entries.push_back({ref.seq, std::move(*message)});
         }
+        return entries;
     }
 
     result<std::uint64_t> last_seq(const std::string& user) override {
@@ -445,9 +446,6 @@ public:
     result<std::vector<StoredMessage>> history(const std::string& user, const std::string& peer,
                                                std::uint64_t before, std::size_t limit) override {
         std::vector<StoredMessage> page;
-        if (auto indexed = index_tail(); !indexed) {
-            return indexed.error();
-        }
         auto both = find_both(user, peer);
         if (!both) {
             return both.error();
@@ -455,35 +453,52 @@ public:
         if (!*both || limit == 0) {
             return page;
         }
-        const std::int64_t a = (*both)->first->id;
-        const std::int64_t b = (*both)->second->id;
-        auto use = select_history_.use();
-        select_history_.bind(1, std::min(a, b)).bind(2, std::max(a, b));
-        select_history_.bind(3, before == 0 ? std::numeric_limits<std::int64_t>::max()
-                                            : static_cast<std::int64_t>(before));
-        select_history_.bind(4, as_limit(limit));
-        for (;;) {
-            auto row = select_history_.step();
-            if (!row) {
-                return row.error();
+        const std::int64_t lo = std::min((*both)->first->id, (*both)->second->id);
+        const std::int64_t hi = std::max((*both)->first->id, (*both)->second->id);
+        const std::uint64_t bound = before == 0 ? std::numeric_limits<std::uint64_t>::max() : before;
+        std::vector<std::uint64_t> ids;
+        for (auto m = tail_.rbegin(); m != tail_.rend() && ids.size() < limit; ++m) {
+            if (m->msg_id < bound && std::min(m->from, m->to) == lo && std::max(m->from, m->to) == hi) {
+                ids.push_back(m->msg_id);
             }
-            if (!*row) {
-                return page;
+        }
+        if (ids.size() < limit) {
+            auto use = select_history_runs_.use();
+            select_history_runs_.bind(1, lo).bind(2, hi).bind(3, std::min(bound, max_id));
+            std::vector<log_rows::ConversationEntryRef> run;
+            while (ids.size() < limit) {
+                auto row = select_history_runs_.step();
+                if (!row) {
+                    return row.error();
+                }
+                if (!*row) {
+                    break;
+                }
+                run.clear();
+                if (!log_rows::decode_conversation_run(select_history_runs_.blob(0), run)) {
+                    return damaged_row();
+                }
+                for (auto e = run.rbegin(); e != run.rend() && ids.size() < limit; ++e) {
+                    if (e->msg_id < bound && e->msg_id > pruned_through_) {
+                        ids.push_back(e->msg_id);
+                    }
+                }
             }
-            auto message = read_message(select_history_, 0);
+        }
+        BatchReader batches(*this);
+        page.reserve(ids.size());
+        for (const std::uint64_t id : ids) {
+            auto message = batches.read(id);
             if (!message) {
                 return message.error();
             }
             page.push_back(std::move(*message));
         }
+        return page;
     }
 
     result<std::vector<Conversation>> conversations(const std::string& user) override {
         std::vector<Conversation> list;
-        std::vector<std::int64_t> peer_ids;
-        if (auto indexed = index_tail(); !indexed) {
-            return indexed.error();
-        }
         auto u = find_user(user);
         if (!u) {
             return u.error();
@@ -491,44 +506,70 @@ public:
         if (*u == nullptr) {
             return list;
         }
-        const std::int64_t user_id = (*u)->id;
+        const std::int64_t id = (*u)->id;
+        // Every peer: those with runs (a conversations row), and those only the tail names.
+        std::vector<std::int64_t> peers;
         {
-            auto use = select_conversations_.use();
-            select_conversations_.bind(1, user_id);
+            auto use = select_peers_.use();
+            select_peers_.bind(1, id);
             for (;;) {
-                auto row = select_conversations_.step();
+                auto row = select_peers_.step();
                 if (!row) {
                     return row.error();
                 }
                 if (!*row) {
                     break;
                 }
-                const std::int64_t peer_id = select_conversations_.int64(0);
-                auto peer = user_by_id(peer_id);
-                auto last = read_message(select_conversations_, 4);
-                if (!peer || !last) {
-                    return peer ? last.error() : peer.error();
-                }
-                Conversation c;
-                c.peer = *(*peer)->name;
-                c.read_up_to = select_conversations_.uint64(1);
-                c.peer_read_up_to = select_conversations_.uint64(2);
-                c.peer_delivered_up_to = select_conversations_.uint64(3);
-                c.last = std::move(*last);
-                list.push_back(std::move(c));
-                peer_ids.push_back(peer_id);
+                peers.push_back(select_peers_.int64(0));
             }
         }
-        for (std::size_t i = 0; i < list.size(); ++i) {
-            auto use = count_unread_.use();
-            count_unread_.bind(1, std::min(user_id, peer_ids[i])).bind(2, std::max(user_id, peer_ids[i]));
-            count_unread_.bind(3, list[i].read_up_to).bind(4, peer_ids[i]);
-            auto row = count_unread_.step();
-            if (!row) {
-                return row.error();
+        for (const TailEntry& m : tail_) {
+            if (m.from == id) {
+                peers.push_back(m.to);
+            } else if (m.to == id) {
+                peers.push_back(m.from);
             }
-            list[i].unread = count_unread_.uint64(0);
         }
+        std::sort(peers.begin(), peers.end());
+        peers.erase(std::unique(peers.begin(), peers.end()), peers.end());
+
+        BatchReader batches(*this);
+        for (const std::int64_t peer_id : peers) {
+            auto last = conversation_last(id, peer_id);
+            if (!last) {
+                return last.error();
+            }
+            if (*last == 0) {
+                continue; // retention deleted all of it
+            }
+            auto mine = marks(id, peer_id);
+            auto theirs = marks(peer_id, id);
+            if (!mine || !theirs) {
+                return mine ? theirs.error() : mine.error();
+            }
+            auto unread = count_unread(id, peer_id, mine->first);
+            if (!unread) {
+                return unread.error();
+            }
+            auto message = batches.read(*last);
+            if (!message) {
+                return message.error();
+            }
+            auto peer = user_by_id(peer_id);
+            if (!peer) {
+                return peer.error();
+            }
+            Conversation c;
+            c.peer = *(*peer)->name;
+            c.last = std::move(*message);
+            c.unread = *unread;
+            c.read_up_to = mine->first;
+            c.peer_read_up_to = theirs->first;
+            c.peer_delivered_up_to = theirs->second;
+            list.push_back(std::move(c));
+        }
+        std::sort(list.begin(), list.end(),
+                  [](const Conversation& a, const Conversation& b) { return a.last.msg_id > b.last.msg_id; });
         return list;
     }
 
@@ -543,13 +584,19 @@ public:
         if (max_messages == 0) {
             return std::size_t{0};
         }
+        // Prune deletes from the oldest batch on; with the tail written as runs first, every
+        // message it deletes is found through runs, which is where it deletes them.
         if (auto indexed = index_tail(); !indexed) {
             return indexed.error();
         }
-        return transact<std::size_t>([&] { return prune_in_transaction(before_ms, max_messages); }, [] {});
+        const std::uint64_t pruned_before = pruned_through_;
+        return transact<std::size_t>([&] { return prune_in_transaction(before_ms, max_messages); },
+                                     [&] { pruned_through_ = pruned_before; });
     }
 
 private:
+    static constexpr std::uint64_t max_id = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+
     struct User {
         std::int64_t id = 0;
         const std::string* name = nullptr; // the key in users_by_name_
@@ -559,6 +606,67 @@ private:
         // Undo state for a failed append(): last_seq before the batch with this epoch touched it.
         std::uint64_t batch_epoch = 0;
         std::uint64_t last_seq_before_batch = 0;
+    };
+
+    // Reads messages by msg_id for one call: from the batch being appended or the batches
+    // table, keeping the last batch row it read, because ids asked for together often share one.
+    class BatchReader {
+    public:
+        explicit BatchReader(SqliteStore& store) : store_(store) {}
+
+        result<StoredMessage> read(std::uint64_t msg_id) {
+            auto found = logged(msg_id);
+            if (!found) {
+                return found.error();
+            }
+            if (!*found) {
+                return damaged_row(); // a run or the tail names a message no batch holds
+            }
+            return store_.to_stored(**found);
+        }
+
+        // The message, or nullopt if no batch holds it (pruned, or never stored).
+        result<std::optional<LoggedMessage>> logged(std::uint64_t msg_id) {
+            // The batch being appended is not in the table until the end of its transaction.
+            const std::vector<LoggedMessage>& pending = store_.pending_;
+            if (!pending.empty() && msg_id >= pending.front().msg_id) {
+                const std::uint64_t at = msg_id - pending.front().msg_id; // its ids have no gap
+                if (at < pending.size()) {
+                    return std::optional<LoggedMessage>(pending[at]);
+                }
+                return std::optional<LoggedMessage>();
+            }
+            if (msg_id <= store_.pruned_through_) {
+                return std::optional<LoggedMessage>();
+            }
+            if (!(msg_id >= first_ && msg_id <= last_)) {
+                Statement& select = store_.batch_holding_;
+                auto use = select.use();
+                select.bind(1, std::min(msg_id, max_id));
+                auto row = select.step();
+                if (!row) {
+                    return row.error();
+                }
+                if (!*row) {
+                    return std::optional<LoggedMessage>();
+                }
+                first_ = select.uint64(0);
+                last_ = select.uint64(1);
+                body_.assign(select.blob(2));
+            }
+            bool damaged = false;
+            auto found = log_rows::find_in_batch(body_, msg_id, damaged);
+            if (damaged) {
+                return damaged_row();
+            }
+            return found;
+        }
+
+    private:
+        SqliteStore& store_;
+        std::uint64_t first_ = 1; // the batch in body_: ids first_..last_ (none yet)
+        std::uint64_t last_ = 0;
+        std::string body_;
     };
 
     // Runs `body` between BEGIN IMMEDIATE and COMMIT, with any pending pushed_seqs. On failure
@@ -612,7 +720,6 @@ private:
                                                             std::int64_t now_ms, std::int64_t window_ms) {
         std::vector<AppendResult> results;
         results.reserve(batch.size());
-        conversation_sides_.clear();
         for (const NewMessage& in : batch) {
             auto from_found = find_or_create_user(in.from);
             if (!from_found) {
@@ -625,8 +732,11 @@ private:
             User* from = *from_found;
             User* to = *to_found;
 
+            std::uint64_t fingerprint = 0;
             if (window_ms > 0 && !in.client_id.empty()) {
-                auto earlier = find_duplicate(from->id, in.client_id, window_start(now_ms, window_ms));
+                fingerprint = log_rows::client_id_fingerprint(from->id, in.client_id);
+                auto earlier =
+                    find_duplicate(from->id, in.client_id, fingerprint, window_start(now_ms, window_ms));
                 if (!earlier) {
                     return earlier.error();
                 }
@@ -638,393 +748,576 @@ private:
 
             touch(from);
             touch(to);
-            StoredMessage m;
+            LoggedMessage m;
             m.msg_id = next_msg_id_++;
             m.ts_ms = now_ms;
-            m.from = in.from;
-            m.to = in.to;
-            m.text = in.text;
+            m.from = from->id;
+            m.to = to->id;
             m.from_seq = ++from->last_seq;
             m.to_seq = from == to ? m.from_seq : ++to->last_seq;
-
-            {
-                auto use = insert_message_.use();
-                insert_message_.bind(1, m.msg_id).bind(2, now_ms).bind(3, from->id).bind(4, to->id);
-                insert_message_.bind(5, std::min(from->id, to->id)).bind(6, std::max(from->id, to->id));
-                insert_message_.bind(7, m.from_seq).bind(8, m.to_seq);
-                if (in.client_id.empty()) {
-                    insert_message_.bind_null(9);
-                } else {
-                    insert_message_.bind(9, in.client_id);
-                }
-                insert_message_.bind(10, in.text);
-                if (auto done = insert_message_.run(); !done) {
-                    return done.error();
-                }
+            m.client_id = in.client_id;
+            m.text = in.text;
+            if (fingerprint != 0) {
+                pending_client_ids_.insert_or_assign(fingerprint, m.msg_id);
             }
-            // Inbox and index rows come later, for the whole tail at once (index_tail()).
-            if (!in.client_id.empty()) {
-                batch_client_ids_.insert_or_assign(ClientKey{from->id, in.client_id}, m.msg_id);
-            }
-            batch_conversations_.emplace_back(pair_key(from->id, to->id), m.msg_id);
-            if (from != to) {
-                conversation_sides_.emplace_back(to->id, from->id);
-            }
-            conversation_sides_.emplace_back(from->id, to->id);
-            results.push_back({std::move(m), false});
+            StoredMessage stored;
+            stored.msg_id = m.msg_id;
+            stored.ts_ms = now_ms;
+            stored.from = in.from;
+            stored.to = in.to;
+            stored.text = in.text;
+            stored.from_seq = m.from_seq;
+            stored.to_seq = m.to_seq;
+            results.push_back({std::move(stored), false});
+            pending_.push_back(std::move(m));
         }
-
-        // Each side's row once a batch, not once a message; it exists already unless this is
-        // the pair's first message, and then the insert reads a page without dirtying it.
-        std::sort(conversation_sides_.begin(), conversation_sides_.end());
-        conversation_sides_.erase(std::unique(conversation_sides_.begin(), conversation_sides_.end()),
-                                  conversation_sides_.end());
-        for (const auto& [user, peer] : conversation_sides_) {
-            auto use = insert_conversation_.use();
-            insert_conversation_.bind(1, user).bind(2, peer);
-            if (auto done = insert_conversation_.run(); !done) {
-                return done.error();
+        if (!pending_.empty()) {
+            if (auto written = insert_batch(pending_); !written) {
+                return written.error();
             }
         }
         return results;
     }
 
-    // Writes the inbox entries and index rows of every message past indexed_through_ in one
-    // transaction, ending a pass in progress.
-    result<void> index_tail() {
-        if (next_msg_id_ - 1 <= indexed_through_) {
-            return {};
+    // The batch row of `messages` (in msg_id order).
+    result<void> insert_batch(std::span<const LoggedMessage> messages) {
+        std::int64_t last_ts = std::numeric_limits<std::int64_t>::min();
+        for (const LoggedMessage& m : messages) {
+            last_ts = std::max(last_ts, m.ts_ms);
         }
-        pass_through_ = next_msg_id_ - 1;
-        pass_bounds_.clear();
-        pass_slice_ = 0;
-        return index_slice();
+        const std::string body = log_rows::encode_batch(messages);
+        auto use = insert_batch_.use();
+        insert_batch_.bind(1, messages.front().msg_id).bind(2, messages.back().msg_id).bind(3, last_ts);
+        insert_batch_.bind_blob(4, body);
+        return insert_batch_.run();
     }
 
-    // Makes the inbox rows of `user` complete before a read of its inbox (a login's resume).
-    // A short tail is indexed whole, as for every other read. A long one, in the middle of a
-    // pass, would make the read and every batch queued behind it wait for a transaction over
-    // every index (ADR 013): only this user's inbox rows are written then, which costs a scan
-    // of the tail. After `user_reads_per_pass` such reads in one pass the whole tail is indexed
-    // once, so a reconnect storm does not scan it once per login.
-    result<void> index_inbox_of(std::int64_t user) {
-        const std::uint64_t last = next_msg_id_ - 1;
-        if (last <= indexed_through_) {
-            return {};
-        }
-        constexpr int user_reads_per_pass = 8;
-        if (last - indexed_through_ <= options_.index_slice_messages || user_reads_ >= user_reads_per_pass) {
-            return index_tail();
-        }
-        auto done = transact<bool>(
-            [&]() -> result<bool> {
-                if (auto ran = run_index(index_inbox_, last, user, user + 1); !ran) {
-                    return result<bool>(boost::system::in_place_error, ran.error());
-                }
-                return true;
-            },
-            [] {});
-        if (!done) {
-            return done.error();
-        }
-        ++user_reads_;
-        return {};
-    }
-
-    // Starts a pass over the `tail` messages past indexed_through_. Its slices cut the user ids
-    // the tail names (from its conversations) into ranges of about equal counts, so a slice
-    // touches about as many index pages as any other whichever ids are active; there are enough
-    // of them for about `index_slice_messages` messages and 256 conversations each, at most
-    // `index_max_slices`.
-    void start_pass(std::uint64_t tail) {
-        pass_through_ = next_msg_id_ - 1;
-        pass_bounds_.clear();
-        pass_slice_ = 0;
-        std::vector<std::int64_t> users;
-        users.reserve(tail_last_.size() * 2);
-        for (const auto& [pair, msg_id] : tail_last_) {
-            const auto [lo, hi] = pair_users(pair);
-            users.push_back(lo);
-            users.push_back(hi);
-        }
-        std::sort(users.begin(), users.end());
-        users.erase(std::unique(users.begin(), users.end()), users.end());
-        constexpr std::uint64_t conversations_per_slice = 256;
-        const std::uint64_t slices = std::clamp<std::uint64_t>(
-            std::max((tail + options_.index_slice_messages - 1) /
-                         std::max<std::uint64_t>(options_.index_slice_messages, 1),
-                     (tail_last_.size() + conversations_per_slice - 1) / conversations_per_slice),
-            1, std::max<std::uint64_t>(options_.index_max_slices, 1));
-        for (std::uint64_t i = 1; i < slices && i * users.size() / slices < users.size(); ++i) {
-            const std::int64_t bound = users[i * users.size() / slices];
-            if (pass_bounds_.empty() || bound > pass_bounds_.back()) {
-                pass_bounds_.push_back(bound);
-            }
-        }
-    }
-
-    // Writes the next slice of the pass in progress in one transaction, each index's rows in key
-    // order; the last slice also moves indexed_through_ to the pass's end.
-    result<void> index_slice() {
-        const bool last_slice = pass_slice_ == pass_bounds_.size();
-        const std::int64_t from_user =
-            pass_slice_ == 0 ? std::numeric_limits<std::int64_t>::min() : pass_bounds_[pass_slice_ - 1];
-        const std::int64_t to_user =
-            last_slice ? std::numeric_limits<std::int64_t>::max() : pass_bounds_[pass_slice_];
-        const std::uint64_t through = pass_through_;
-        auto done = transact<bool>(
-            [&]() -> result<bool> {
-                for (Statement* index : {&index_inbox_, &index_conversations_, &index_client_ids_}) {
-                    if (auto ran = run_index(*index, through, from_user, to_user); !ran) {
-                        return result<bool>(boost::system::in_place_error, ran.error());
-                    }
-                }
-                if (last_slice) {
-                    auto use = set_indexed_through_.use();
-                    set_indexed_through_.bind(1, through);
-                    if (auto ran = set_indexed_through_.run(); !ran) {
-                        return result<bool>(boost::system::in_place_error, ran.error());
-                    }
-                }
-                return true;
-            },
-            [] {});
-        if (!done) {
-            return done.error(); // the pass stays where it was; the next call retries the slice
-        }
-        if (!last_slice) {
-            ++pass_slice_;
-            return {};
-        }
-        pass_through_ = 0;
-        indexed_through_ = through;
-        user_reads_ = 0;
-        if (through == next_msg_id_ - 1) {
-            tail_client_ids_.clear();
-            tail_last_.clear();
-        } else {
-            // What is indexed now is found through the indexes; the maps keep only the tail.
-            const auto indexed = [through](const auto& entry) { return entry.second <= through; };
-            boost::unordered::erase_if(tail_client_ids_, indexed);
-            boost::unordered::erase_if(tail_last_, indexed);
-            tail_started_ = std::chrono::steady_clock::now();
-        }
-        return {};
-    }
-
-    static std::uint64_t pair_key(std::int64_t a, std::int64_t b) {
-        return (static_cast<std::uint64_t>(std::min(a, b)) << 32) ^
-               static_cast<std::uint64_t>(std::max(a, b));
-    }
-    // The two user ids of a pair_key, exact for ids below 2^32 (beyond, only the pass's slice
-    // bounds come out uneven: the first and last slices reach the lowest and highest ids anyway).
-    static std::pair<std::int64_t, std::int64_t> pair_users(std::uint64_t key) {
-        return {static_cast<std::int64_t>(key >> 32), static_cast<std::int64_t>(key & 0xffff'ffffU)};
-    }
-
-    // Binds an index statement's message range (indexed_through_, through] and user range
-    // [from_user, to_user), and runs it.
-    result<void> run_index(Statement& index, std::uint64_t through, std::int64_t from_user,
-                           std::int64_t to_user) {
-        auto use = index.use();
-        index.bind(1, indexed_through_).bind(2, through).bind(3, from_user).bind(4, to_user);
-        return index.run();
-    }
-
-    // The newest message `sender` stored with `client_id` at or after `oldest_ts`, if any; it may
-    // be one inserted earlier in the current transaction, or one not indexed yet.
+    // The newest message `sender` stored with `client_id` at or after `oldest_ts`, if any: the
+    // fingerprint names a candidate (in this batch, or remembered), the message itself confirms it.
     result<std::optional<StoredMessage>> find_duplicate(std::int64_t sender, const std::string& client_id,
-                                                        std::int64_t oldest_ts) {
-        // Messages not indexed yet are newer than every indexed one: look at them first.
-        const ClientKey key{sender, client_id};
-        std::uint64_t newest = 0;
-        if (const auto it = batch_client_ids_.find(key); it != batch_client_ids_.end()) {
-            newest = it->second;
-        } else if (const auto tail = tail_client_ids_.find(key); tail != tail_client_ids_.end()) {
-            newest = tail->second;
+                                                        std::uint64_t fingerprint, std::int64_t oldest_ts) {
+        std::uint64_t candidate = 0;
+        if (const auto it = pending_client_ids_.find(fingerprint); it != pending_client_ids_.end()) {
+            candidate = it->second;
+        } else if (const auto recent = recent_client_ids_.find(fingerprint); recent != recent_client_ids_.end()) {
+            candidate = recent->second;
+        } else if (const auto older = older_client_ids_.find(fingerprint); older != older_client_ids_.end()) {
+            candidate = older->second;
         }
-        if (newest != 0) {
-            auto use = select_message_.use();
-            select_message_.bind(1, newest);
-            auto row = select_message_.step();
-            if (!row) {
-                return row.error();
-            }
-            if (*row && select_message_.int64(1) >= oldest_ts) {
-                auto message = read_message(select_message_, 0);
-                if (!message) {
-                    return message.error();
+        if (candidate == 0) {
+            return std::optional<StoredMessage>();
+        }
+        BatchReader batches(*this);
+        auto logged = batches.logged(candidate);
+        if (!logged) {
+            return logged.error();
+        }
+        const std::optional<LoggedMessage>& m = *logged;
+        if (!m || m->from != sender || m->client_id != client_id || m->ts_ms < oldest_ts) {
+            return std::optional<StoredMessage>();
+        }
+        auto stored = to_stored(*m);
+        if (!stored) {
+            return stored.error();
+        }
+        return std::optional<StoredMessage>(std::move(*stored));
+    }
+
+    // Fills the idempotency check's memory once, at the first append that checks: the client-id
+    // runs of the window and the tail. After that, ages it: fingerprints live in two
+    // generations of a window each, so memory holds at most two windows' worth and never less
+    // than one.
+    result<void> remember_client_ids(std::int64_t now_ms, std::int64_t window_ms) {
+        if (!client_ids_loaded_) {
+            auto use = select_client_id_runs_.use();
+            select_client_id_runs_.bind(1, window_start(now_ms, window_ms));
+            std::vector<log_rows::ClientIdRef> run;
+            for (;;) {
+                auto row = select_client_id_runs_.step();
+                if (!row) {
+                    return row.error();
                 }
-                return std::optional<StoredMessage>(std::move(*message));
+                if (!*row) {
+                    break;
+                }
+                run.clear();
+                if (!log_rows::decode_client_id_run(select_client_id_runs_.blob(0), run)) {
+                    return damaged_row();
+                }
+                for (const auto& e : run) {
+                    remember_client_id(e.fingerprint, e.msg_id);
+                }
+            }
+            for (const TailEntry& m : tail_) {
+                if (m.client_id_fingerprint != 0) {
+                    remember_client_id(m.client_id_fingerprint, m.msg_id);
+                }
+            }
+            client_ids_loaded_ = true;
+            generation_started_ms_ = now_ms;
+        }
+        if (now_ms - generation_started_ms_ >= window_ms) {
+            older_client_ids_ = std::move(recent_client_ids_);
+            recent_client_ids_.clear();
+            generation_started_ms_ = now_ms;
+        }
+        return {};
+    }
+
+    void remember_client_id(std::uint64_t fingerprint, std::uint64_t msg_id) {
+        auto [it, inserted] = recent_client_ids_.try_emplace(fingerprint, msg_id);
+        if (!inserted) {
+            it->second = std::max(it->second, msg_id);
+        }
+    }
+
+    // Reads the batches past indexed_through_ back into the tail (at open).
+    result<void> load_tail() {
+        std::vector<LoggedMessage> batch;
+        {
+            auto use = batches_after_.use();
+            batches_after_.bind(1, indexed_through_);
+            for (;;) {
+                auto row = batches_after_.step();
+                if (!row) {
+                    return row.error();
+                }
+                if (!*row) {
+                    break;
+                }
+                batch.clear();
+                if (!log_rows::decode_batch(batches_after_.blob(0), batch)) {
+                    return damaged_row();
+                }
+                for (const LoggedMessage& m : batch) {
+                    tail_.push_back(tail_entry(m));
+                }
             }
         }
-        auto use = find_duplicate_.use();
-        find_duplicate_.bind(1, sender).bind(2, client_id).bind(3, oldest_ts);
-        auto row = find_duplicate_.step();
+        for (const TailEntry& m : tail_) {
+            auto from = user_by_id(m.from);
+            auto to = user_by_id(m.to);
+            if (!from || !to) {
+                return from ? to.error() : from.error();
+            }
+            (*from)->last_seq = std::max((*from)->last_seq, m.from_seq);
+            (*to)->last_seq = std::max((*to)->last_seq, m.to_seq);
+            tail_last_[pair_key(m.from, m.to)] = m.msg_id;
+        }
+        tail_started_ = std::chrono::steady_clock::now();
+        return {};
+    }
+
+    // Writes the tail's runs in one transaction (a pass) and empties the tail.
+    result<void> index_tail() {
+        if (tail_.empty()) {
+            return {};
+        }
+        auto done = transact<bool>(
+            [&]() -> result<bool> {
+                if (auto written = write_runs(); !written) {
+                    return result<bool>(boost::system::in_place_error, written.error());
+                }
+                return true;
+            },
+            [] {});
+        if (!done) {
+            return done.error(); // the tail stays; the next call retries
+        }
+        finish_pass();
+        return {};
+    }
+
+    // The rows of a pass over the tail: a run per user of its inbox entries, a run per pair of
+    // its messages (and the pair's conversations rows), one run of the client ids; each group in
+    // key order, so a pass touches each index page once.
+    result<void> write_runs() {
+        struct InboxKey {
+            std::int64_t user;
+            std::uint64_t seq, msg_id;
+        };
+        struct PairKey {
+            std::int64_t lo, hi;
+            std::uint64_t msg_id;
+            bool from_lo;
+        };
+        std::vector<InboxKey> inbox;
+        std::vector<PairKey> pairs;
+        std::vector<log_rows::ClientIdRef> client_ids;
+        inbox.reserve(tail_.size() * 2);
+        pairs.reserve(tail_.size());
+        std::int64_t last_ts = std::numeric_limits<std::int64_t>::min();
+        for (const TailEntry& m : tail_) {
+            inbox.push_back({m.from, m.from_seq, m.msg_id});
+            if (m.to != m.from) {
+                inbox.push_back({m.to, m.to_seq, m.msg_id});
+            }
+            pairs.push_back({std::min(m.from, m.to), std::max(m.from, m.to), m.msg_id, m.from <= m.to});
+            if (m.client_id_fingerprint != 0) {
+                client_ids.push_back({m.msg_id, m.client_id_fingerprint});
+            }
+            last_ts = std::max(last_ts, m.ts_ms);
+        }
+        std::sort(inbox.begin(), inbox.end(), [](const InboxKey& a, const InboxKey& b) {
+            return a.user != b.user ? a.user < b.user : a.seq < b.seq;
+        });
+        std::stable_sort(pairs.begin(), pairs.end(), [](const PairKey& a, const PairKey& b) {
+            return a.lo != b.lo ? a.lo < b.lo : a.hi < b.hi;
+        });
+
+        std::vector<log_rows::InboxEntryRef> run;
+        for (std::size_t i = 0; i < inbox.size();) {
+            std::size_t end = i;
+            run.clear();
+            std::uint64_t last_msg_id = 0;
+            for (; end < inbox.size() && inbox[end].user == inbox[i].user; ++end) {
+                run.push_back({inbox[end].seq, inbox[end].msg_id});
+                last_msg_id = std::max(last_msg_id, inbox[end].msg_id);
+            }
+            const std::string entries = log_rows::encode_inbox_run(run);
+            auto use = insert_inbox_run_.use();
+            insert_inbox_run_.bind(1, inbox[i].user).bind(2, run.front().seq).bind(3, run.back().seq);
+            insert_inbox_run_.bind(4, last_msg_id).bind_blob(5, entries);
+            if (auto done = insert_inbox_run_.run(); !done) {
+                return done;
+            }
+            i = end;
+        }
+
+        std::vector<log_rows::ConversationEntryRef> messages;
+        for (std::size_t i = 0; i < pairs.size();) {
+            std::size_t end = i;
+            messages.clear();
+            for (; end < pairs.size() && pairs[end].lo == pairs[i].lo && pairs[end].hi == pairs[i].hi; ++end) {
+                messages.push_back({pairs[end].msg_id, pairs[end].from_lo});
+            }
+            const std::int64_t lo = pairs[i].lo;
+            const std::int64_t hi = pairs[i].hi;
+            {
+                const std::string entries = log_rows::encode_conversation_run(messages);
+                auto use = insert_conversation_run_.use();
+                insert_conversation_run_.bind(1, lo).bind(2, hi).bind(3, messages.front().msg_id);
+                insert_conversation_run_.bind(4, messages.back().msg_id).bind_blob(5, entries);
+                if (auto done = insert_conversation_run_.run(); !done) {
+                    return done;
+                }
+            }
+            for (const auto& [user, peer] : {std::pair{lo, hi}, std::pair{hi, lo}}) {
+                auto use = insert_conversation_.use();
+                insert_conversation_.bind(1, user).bind(2, peer);
+                if (auto done = insert_conversation_.run(); !done) {
+                    return done;
+                }
+                if (lo == hi) {
+                    break;
+                }
+            }
+            i = end;
+        }
+
+        if (!client_ids.empty()) {
+            const std::string entries = log_rows::encode_client_id_run(client_ids);
+            auto use = insert_client_id_run_.use();
+            insert_client_id_run_.bind(1, tail_.front().msg_id).bind(2, tail_.back().msg_id);
+            insert_client_id_run_.bind(3, last_ts).bind_blob(4, entries);
+            if (auto done = insert_client_id_run_.run(); !done) {
+                return done;
+            }
+        }
+        return set_meta("indexed_through", tail_.back().msg_id);
+    }
+
+    // After write_runs() committed: the tail is found through runs from now on.
+    void finish_pass() {
+        indexed_through_ = tail_.back().msg_id;
+        tail_.clear();
+        tail_last_.clear();
+    }
+
+    result<void> set_meta(std::string_view key, std::uint64_t value) {
+        auto use = set_meta_.use();
+        set_meta_.bind(1, key).bind(2, value);
+        return set_meta_.run();
+    }
+
+    // Moves a version 2 database's messages into batches and runs and drops its tables, in one
+    // transaction (at open; see sqlite_schema.cpp). Ids, timestamps, seqs and client ids are kept.
+    void import_version_2() {
+        const StartupFile file = startup_file(file_);
+        if (query_int(db_.get(), file, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'messages'",
+                      "cannot read the schema") == 0) {
+            return;
+        }
+        const std::string what = "moving the messages to the version 3 layout";
+        exec(db_.get(), file, "BEGIN IMMEDIATE", what);
+        try {
+            {
+                Statement legacy(db_.get(), "SELECT id, ts, sender, recipient, sender_seq, recipient_seq, "
+                                            "coalesce(client_id, ''), body FROM messages ORDER BY id");
+                constexpr std::size_t batch_size = 256;
+                std::vector<LoggedMessage> batch;
+                auto flush = [&] {
+                    if (batch.empty()) {
+                        return;
+                    }
+                    if (auto done = insert_batch(batch); !done) {
+                        fail(file, what + ": " + done.error().message());
+                    }
+                    for (const LoggedMessage& m : batch) {
+                        tail_.push_back(tail_entry(m));
+                    }
+                    batch.clear();
+                    if (tail_.size() >= options_.index_pass_messages) {
+                        if (auto done = write_runs(); !done) {
+                            fail(file, what + ": " + done.error().message());
+                        }
+                        finish_pass();
+                    }
+                };
+                auto use = legacy.use();
+                for (;;) {
+                    auto row = legacy.step();
+                    if (!row) {
+                        fail(file, what + ": " + row.error().message());
+                    }
+                    if (!*row) {
+                        break;
+                    }
+                    LoggedMessage m;
+                    m.msg_id = legacy.uint64(0);
+                    m.ts_ms = legacy.int64(1);
+                    m.from = legacy.int64(2);
+                    m.to = legacy.int64(3);
+                    m.from_seq = legacy.uint64(4);
+                    m.to_seq = legacy.uint64(5);
+                    m.client_id = std::string(legacy.text(6));
+                    m.text = std::string(legacy.text(7));
+                    batch.push_back(std::move(m));
+                    if (batch.size() == batch_size) {
+                        flush();
+                    }
+                }
+                flush();
+                if (!tail_.empty()) {
+                    if (auto done = write_runs(); !done) {
+                        fail(file, what + ": " + done.error().message());
+                    }
+                    finish_pass();
+                }
+            }
+            exec(db_.get(), file,
+                 "DROP TABLE inbox; DROP TABLE conversation_messages; DROP TABLE client_ids; DROP TABLE messages",
+                 what);
+            exec(db_.get(), file, "COMMIT", what);
+        } catch (...) {
+            sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+            tail_.clear();
+            throw;
+        }
+        tail_.clear();
+    }
+
+    // The newest msg_id of the conversation of a and b, 0 if it has none.
+    result<std::uint64_t> conversation_last(std::int64_t a, std::int64_t b) {
+        if (const auto tail = tail_last_.find(pair_key(a, b)); tail != tail_last_.end()) {
+            return tail->second;
+        }
+        auto use = conversation_last_.use();
+        conversation_last_.bind(1, std::min(a, b)).bind(2, std::max(a, b));
+        auto row = conversation_last_.step();
+        if (!row) {
+            return row.error();
+        }
+        return *row ? conversation_last_.uint64(0) : std::uint64_t{0};
+    }
+
+    // (read_up_to, delivered_up_to) of `user` in the conversation with `peer`.
+    result<std::pair<std::uint64_t, std::uint64_t>> marks(std::int64_t user, std::int64_t peer) {
+        auto use = select_marks_.use();
+        select_marks_.bind(1, user).bind(2, peer);
+        auto row = select_marks_.step();
         if (!row) {
             return row.error();
         }
         if (!*row) {
-            return std::optional<StoredMessage>();
+            return std::pair<std::uint64_t, std::uint64_t>{0, 0};
         }
-        auto message = read_message(find_duplicate_, 0);
-        if (!message) {
-            return message.error();
+        return std::pair{select_marks_.uint64(0), select_marks_.uint64(1)};
+    }
+
+    // Messages from `peer` to `user` (for a chat with oneself: all of it) above `read_up_to`.
+    result<std::uint64_t> count_unread(std::int64_t user, std::int64_t peer, std::uint64_t read_up_to) {
+        const std::int64_t lo = std::min(user, peer);
+        const std::int64_t hi = std::max(user, peer);
+        const std::uint64_t above = std::max(read_up_to, pruned_through_);
+        std::uint64_t unread = 0;
+        for (const TailEntry& m : tail_) {
+            if (m.from == peer && m.to == user && m.msg_id > above) {
+                ++unread;
+            }
         }
-        return std::optional<StoredMessage>(std::move(*message));
+        auto use = select_unread_runs_.use();
+        select_unread_runs_.bind(1, lo).bind(2, hi).bind(3, std::min(above, max_id));
+        std::vector<log_rows::ConversationEntryRef> run;
+        for (;;) {
+            auto row = select_unread_runs_.step();
+            if (!row) {
+                return row.error();
+            }
+            if (!*row) {
+                return unread;
+            }
+            run.clear();
+            if (!log_rows::decode_conversation_run(select_unread_runs_.blob(0), run)) {
+                return damaged_row();
+            }
+            for (const auto& e : run) {
+                if (e.msg_id > above && (lo == hi || e.from_lo == (peer == lo))) {
+                    ++unread;
+                }
+            }
+        }
     }
 
     result<std::vector<std::uint64_t>> receipts_in_transaction(std::span<const Receipt> receipts) {
-        std::vector<std::uint64_t> marks;
-        marks.reserve(receipts.size());
+        std::vector<std::uint64_t> out;
+        out.reserve(receipts.size());
         for (const Receipt& r : receipts) {
             auto both = find_both(r.user, r.peer);
             if (!both) {
                 return both.error();
             }
             if (!*both) {
-                marks.push_back(0);
+                out.push_back(0);
                 continue;
             }
             const std::int64_t user = (*both)->first->id;
             const std::int64_t peer = (*both)->second->id;
-            auto use = select_marks_.use();
-            select_marks_.bind(1, user)
-                .bind(2, peer)
-                .bind(3, std::min(user, peer))
-                .bind(4, std::max(user, peer));
-            auto row = select_marks_.step();
-            if (!row) {
-                return row.error();
+            auto last = conversation_last(user, peer);
+            if (!last) {
+                return last.error();
             }
-            std::uint64_t last = *row && !select_marks_.is_null(0) ? select_marks_.uint64(0) : 0;
-            if (const auto tail = tail_last_.find(pair_key(user, peer)); tail != tail_last_.end()) {
-                last = std::max(last, tail->second);
-            }
-            if (!*row || last == 0) {
-                marks.push_back(0); // they never talked, or retention deleted it all
+            if (*last == 0) {
+                out.push_back(0); // they never talked, or retention deleted it all
                 continue;
             }
-            const std::uint64_t up_to = std::min(r.up_to, last);
-            const std::uint64_t read = select_marks_.uint64(1);
-            const std::uint64_t delivered = select_marks_.uint64(2);
+            auto current = marks(user, peer);
+            if (!current) {
+                return current.error();
+            }
+            const auto [read, delivered] = *current;
+            const std::uint64_t up_to = std::min(r.up_to, *last);
             const std::uint64_t new_read = r.kind == receipt_kind::read ? std::max(read, up_to) : read;
             const std::uint64_t new_delivered = std::max({delivered, new_read, up_to});
             if (new_read != read || new_delivered != delivered) {
-                auto update = update_marks_.use();
-                update_marks_.bind(1, user).bind(2, peer).bind(3, new_read).bind(4, new_delivered);
-                if (auto done = update_marks_.run(); !done) {
+                auto use = upsert_marks_.use();
+                upsert_marks_.bind(1, user).bind(2, peer).bind(3, new_read).bind(4, new_delivered);
+                if (auto done = upsert_marks_.run(); !done) {
                     return done.error();
                 }
             }
-            marks.push_back(r.kind == receipt_kind::read ? new_read : new_delivered);
+            out.push_back(r.kind == receipt_kind::read ? new_read : new_delivered);
         }
-        return marks;
+        return out;
     }
 
+    // Deletes from the oldest batch on (a batch cut in the middle is written again with what
+    // stays), then every run that names only deleted messages; runs that name some are read
+    // past pruned_through.
     result<std::size_t> prune_in_transaction(std::int64_t before_ms, std::size_t max_messages) {
-        struct Doomed {
-            std::int64_t id, sender, recipient;
-            std::uint64_t sender_seq, recipient_seq;
-            std::int64_t lo, hi;
-            std::optional<std::string> client_id;
-        };
-        std::vector<Doomed> doomed;
-        {
-            auto use = select_oldest_.use();
-            select_oldest_.bind(1, as_limit(max_messages));
-            for (;;) {
-                auto row = select_oldest_.step();
+        std::size_t deleted = 0;
+        std::uint64_t last_deleted = 0;
+        std::vector<LoggedMessage> messages;
+        while (deleted < max_messages) {
+            std::uint64_t first_id = 0;
+            messages.clear();
+            {
+                auto use = oldest_batch_.use();
+                auto row = oldest_batch_.step();
                 if (!row) {
                     return row.error();
                 }
-                if (!*row || select_oldest_.int64(1) >= before_ms) {
+                if (!*row) {
                     break;
                 }
-                doomed.push_back({select_oldest_.int64(0), select_oldest_.int64(2), select_oldest_.int64(3),
-                                  select_oldest_.uint64(4), select_oldest_.uint64(5), select_oldest_.int64(6),
-                                  select_oldest_.int64(7),
-                                  select_oldest_.is_null(8)
-                                      ? std::nullopt
-                                      : std::optional<std::string>(std::string(select_oldest_.text(8)))});
+                first_id = oldest_batch_.uint64(0);
+                if (!log_rows::decode_batch(oldest_batch_.blob(1), messages) || messages.empty()) {
+                    return damaged_row();
+                }
+            }
+            std::size_t doomed = 0;
+            while (doomed < messages.size() && deleted + doomed < max_messages &&
+                   messages[doomed].ts_ms < before_ms) {
+                ++doomed;
+            }
+            if (doomed == 0) {
+                break;
+            }
+            {
+                auto use = delete_batch_.use();
+                delete_batch_.bind(1, first_id);
+                if (auto done = delete_batch_.run(); !done) {
+                    return done.error();
+                }
+            }
+            if (doomed < messages.size()) {
+                if (auto done = insert_batch(std::span(messages).subspan(doomed)); !done) {
+                    return done.error();
+                }
+            }
+            deleted += doomed;
+            last_deleted = messages[doomed - 1].msg_id;
+            if (doomed < messages.size()) {
+                break;
             }
         }
-        if (doomed.empty()) {
+        if (deleted == 0) {
             return std::size_t{0};
         }
 
-        // Record the counters' floors first: once a user's newest inbox entry or the newest
-        // message is gone, the database alone no longer knows how far they went.
-        {
-            auto use = raise_msg_id_floor_.use();
-            raise_msg_id_floor_.bind(1, next_msg_id_ - 1);
-            if (auto done = raise_msg_id_floor_.run(); !done) {
+        // Record the counters' floors first: once a user's newest run or the newest batch is
+        // gone, the database alone no longer knows how far they went.
+        for (Statement* floor : {&raise_msg_id_floor_, &raise_seq_floors_}) {
+            auto use = floor->use();
+            floor->bind(1, floor == &raise_msg_id_floor_ ? next_msg_id_ - 1 : last_deleted);
+            if (auto done = floor->run(); !done) {
                 return done.error();
             }
         }
-        std::vector<std::int64_t> users;
         std::vector<std::pair<std::int64_t, std::int64_t>> pairs;
-        for (const Doomed& d : doomed) {
-            users.push_back(d.sender);
-            users.push_back(d.recipient);
-            pairs.emplace_back(std::min(d.sender, d.recipient), std::max(d.sender, d.recipient));
-        }
-        std::sort(users.begin(), users.end());
-        users.erase(std::unique(users.begin(), users.end()), users.end());
-        std::sort(pairs.begin(), pairs.end());
-        pairs.erase(std::unique(pairs.begin(), pairs.end()), pairs.end());
-        for (const std::int64_t user : users) {
-            auto use = raise_seq_floor_.use();
-            raise_seq_floor_.bind(1, user);
-            if (auto done = raise_seq_floor_.run(); !done) {
-                return done.error();
-            }
-        }
-
-        for (const Doomed& d : doomed) {
-            if (auto done = delete_inbox(d.sender, d.sender_seq); !done) {
-                return done.error();
-            }
-            if (d.recipient != d.sender) {
-                if (auto done = delete_inbox(d.recipient, d.recipient_seq); !done) {
-                    return done.error();
-                }
-            }
-            {
-                auto use = delete_conversation_message_.use();
-                delete_conversation_message_.bind(1, d.lo).bind(2, d.hi).bind(3, d.id);
-                if (auto done = delete_conversation_message_.run(); !done) {
-                    return done.error();
-                }
-            }
-            if (d.client_id) {
-                auto use = delete_client_id_.use();
-                delete_client_id_.bind(1, d.sender).bind(2, *d.client_id).bind(3, d.id);
-                if (auto done = delete_client_id_.run(); !done) {
-                    return done.error();
-                }
-            }
-            auto use = delete_message_.use();
-            delete_message_.bind(1, d.id);
-            if (auto done = delete_message_.run(); !done) {
-                return done.error();
-            }
-        }
-
-        for (const auto& [lo, hi] : pairs) {
-            // A conversation whose messages are all gone loses its rows (and read marks), so
-            // conversations() never lists it.
-            bool emptied = false;
-            {
-                auto use = conversation_last_.use();
-                conversation_last_.bind(1, lo).bind(2, hi);
-                auto row = conversation_last_.step();
+        {
+            auto use = pruned_pairs_.use();
+            pruned_pairs_.bind(1, last_deleted);
+            for (;;) {
+                auto row = pruned_pairs_.step();
                 if (!row) {
                     return row.error();
                 }
-                emptied = !*row || conversation_last_.is_null(0);
+                if (!*row) {
+                    break;
+                }
+                pairs.emplace_back(pruned_pairs_.int64(0), pruned_pairs_.int64(1));
             }
-            if (emptied) {
+        }
+        for (Statement* runs : {&delete_inbox_runs_, &delete_conversation_runs_, &delete_client_id_runs_}) {
+            auto use = runs->use();
+            runs->bind(1, last_deleted);
+            if (auto done = runs->run(); !done) {
+                return done.error();
+            }
+        }
+        if (auto done = set_meta("pruned_through", last_deleted); !done) {
+            return done.error();
+        }
+        pruned_through_ = last_deleted;
+        for (const auto& [lo, hi] : pairs) {
+            // A conversation whose messages are all gone loses its rows (and read marks), so
+            // conversations() never lists it.
+            auto last = conversation_last(lo, hi);
+            if (!last) {
+                return last.error();
+            }
+            if (*last == 0) {
                 auto use = delete_conversation_.use();
                 delete_conversation_.bind(1, lo).bind(2, hi);
                 if (auto done = delete_conversation_.run(); !done) {
@@ -1032,34 +1325,27 @@ private:
                 }
             }
         }
-        return doomed.size();
+        return deleted;
     }
 
-    result<void> delete_inbox(std::int64_t user, std::uint64_t seq) {
-        auto use = delete_inbox_.use();
-        delete_inbox_.bind(1, user).bind(2, seq);
-        return delete_inbox_.run();
-    }
-
-    // Reads message_columns, starting at column `first`.
-    result<StoredMessage> read_message(Statement& row, int first) {
-        auto from = user_by_id(row.int64(first + 2));
+    result<StoredMessage> to_stored(const LoggedMessage& m) {
+        auto from = user_by_id(m.from);
         if (!from) {
             return from.error();
         }
-        auto to = user_by_id(row.int64(first + 3));
+        auto to = user_by_id(m.to);
         if (!to) {
             return to.error();
         }
-        StoredMessage m;
-        m.msg_id = row.uint64(first);
-        m.ts_ms = row.int64(first + 1);
-        m.from = *(*from)->name;
-        m.to = *(*to)->name;
-        m.text = std::string(row.text(first + 4));
-        m.from_seq = row.uint64(first + 5);
-        m.to_seq = row.uint64(first + 6);
-        return m;
+        StoredMessage out;
+        out.msg_id = m.msg_id;
+        out.ts_ms = m.ts_ms;
+        out.from = *(*from)->name;
+        out.to = *(*to)->name;
+        out.text = m.text;
+        out.from_seq = m.from_seq;
+        out.to_seq = m.to_seq;
+        return out;
     }
 
     // --- the user cache: names <-> ids and each user's counters, loaded on first use ---
@@ -1166,12 +1452,13 @@ private:
     Connection db_;
     Statement begin_, commit_, rollback_;
     Statement user_by_name_, user_by_id_, insert_user_, update_pushed_seq_;
-    Statement find_duplicate_, select_message_, insert_message_, insert_conversation_;
-    Statement select_inbox_, select_history_, select_conversations_, count_unread_;
-    Statement select_marks_, update_marks_;
-    Statement select_oldest_, raise_seq_floor_, raise_msg_id_floor_, delete_inbox_, delete_message_;
-    Statement delete_conversation_message_, delete_client_id_, conversation_last_, delete_conversation_;
-    Statement index_inbox_, index_conversations_, index_client_ids_, set_indexed_through_;
+    Statement insert_batch_, batch_holding_, batches_after_, oldest_batch_, delete_batch_;
+    Statement insert_inbox_run_, select_inbox_runs_;
+    Statement insert_conversation_run_, select_history_runs_, select_unread_runs_, conversation_last_;
+    Statement insert_client_id_run_, select_client_id_runs_;
+    Statement select_peers_, insert_conversation_, select_marks_, upsert_marks_;
+    Statement set_meta_, raise_msg_id_floor_, raise_seq_floors_, delete_inbox_runs_, pruned_pairs_;
+    Statement delete_conversation_runs_, delete_client_id_runs_, delete_conversation_;
     SqliteOptions options_;
 
     // The only writer's counters: the database holds no sequence of its own (see the schema).
@@ -1180,41 +1467,29 @@ private:
     std::unordered_map<std::int64_t, User*> users_by_id_;
     std::vector<User*> dirty_pushed_;
 
-    // The tail: messages committed with id > indexed_through_, whose inbox and index rows are not
-    // written yet (ADR 008). What the hot path must still find in it is kept here: the newest
-    // message per (sender, client id) and per conversation. Both are dropped once indexed.
-    struct ClientKey {
-        std::int64_t sender = 0;
-        std::string client_id;
-        bool operator==(const ClientKey&) const = default;
-    };
-    struct ClientKeyHash {
-        std::size_t operator()(const ClientKey& k) const noexcept {
-            return std::hash<std::string>{}(k.client_id) ^
-                   (static_cast<std::size_t>(k.sender) * 0x9e3779b97f4a7c15ULL);
-        }
-    };
-    std::uint64_t indexed_through_ = 0;
-    // The pass in progress (maintain()): it indexes the messages up to pass_through_ (0: no pass),
-    // slice by slice: slice i covers the user ids in [pass_bounds_[i-1], pass_bounds_[i]), the
-    // first from the lowest, the last to the highest.
-    std::uint64_t pass_through_ = 0;
-    std::vector<std::int64_t> pass_bounds_;
-    std::size_t pass_slice_ = 0;
-    int user_reads_ = 0; // inbox reads that indexed only their user's rows since indexed_through_ moved
-    std::chrono::steady_clock::time_point tail_started_; // when the oldest tail message committed
-    // Open addressing (Boost's flat maps): one lookup per chat with an id, no node per entry.
-    boost::unordered_flat_map<ClientKey, std::uint64_t, ClientKeyHash> tail_client_ids_;
+    std::uint64_t indexed_through_ = 0; // every batch up to here has its runs
+    std::uint64_t pruned_through_ = 0;  // every msg_id up to here was deleted by prune()
+    // The tail: committed messages past indexed_through_, in msg_id order, whose runs are not
+    // written yet; readers look through it, and the next pass writes its runs.
+    std::vector<TailEntry> tail_;
     boost::unordered_flat_map<std::uint64_t, std::uint64_t> tail_last_; // pair_key -> newest msg_id
-    // The same for the append() in progress, merged into the tail once it commits.
-    boost::unordered_flat_map<ClientKey, std::uint64_t, ClientKeyHash> batch_client_ids_;
-    std::vector<std::pair<std::uint64_t, std::uint64_t>> batch_conversations_;
+    std::chrono::steady_clock::time_point tail_started_; // when the oldest tail message committed
 
-    // Scratch of the append() in progress, kept to reuse their memory.
+    // The idempotency check's memory: fingerprint of (sender, client id) -> newest msg_id, in two
+    // generations of a window each (remember_client_ids()). Open addressing: one probe per chat
+    // with an id, no node per entry.
+    bool client_ids_loaded_ = false;
+    std::int64_t generation_started_ms_ = 0;
+    boost::unordered_flat_map<std::uint64_t, std::uint64_t> recent_client_ids_;
+    boost::unordered_flat_map<std::uint64_t, std::uint64_t> older_client_ids_;
+
+    // The append() in progress: its messages (the batch row) and client ids, which join the tail
+    // and the memory above once it commits.
+    std::vector<LoggedMessage> pending_;
+    boost::unordered_flat_map<std::uint64_t, std::uint64_t> pending_client_ids_;
     std::uint64_t batch_epoch_ = 0;
     std::vector<User*> touched_;
     std::vector<std::int64_t> created_;
-    std::vector<std::pair<std::int64_t, std::int64_t>> conversation_sides_; // (user, peer)
 };
 
 } // namespace

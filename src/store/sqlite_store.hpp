@@ -41,16 +41,11 @@ struct SqliteOptions {
     // commits is copied back many times; 40 MB halved the bytes written per message with 1000
     // users, for a longer (about 0.1 s) but rarer pause. Turned into pages of the file's size.
     std::size_t wal_autocheckpoint_bytes = std::size_t{40} << 20;
-    // Indexing (ADR 008, ADR 013): a pass starts once this many messages wait to be indexed (or
-    // the oldest waited a second) and is written in slices by user id, one per maintain() call,
-    // each about `index_slice_messages` messages' and 256 conversations' worth, at most
-    // `index_max_slices`. A login's inbox read during a tail longer than `index_slice_messages`
-    // writes only its own user's inbox rows first. Measured with bench/micro/store_bench.cpp
-    // (2 M messages, 2,000 users): the steps of 4,096 messages this replaces cost 43 µs of CPU a
-    // message, these passes 15.5.
+    // Indexing (ADR 008, ADR 013, ADR 014): a commit writes one row for its whole batch; a pass
+    // writes the runs readers look messages up by (a run per active user and conversation) once
+    // this many messages wait, or the oldest waited a second. Until then readers find them in
+    // memory. The bigger the pass, the more entries a run holds and the fewer rows a message costs.
     std::uint64_t index_pass_messages = 32768;
-    std::uint64_t index_slice_messages = 8192;
-    std::uint64_t index_max_slices = 4;
 };
 
 // Opens (creating if needed) `data_dir` and parley.db in it, migrating its schema. Runs on the

@@ -32,6 +32,58 @@ struct SqliteBackend {
     }
 };
 
+// The SQLite store with every append followed by maintain() and a pass as soon as one message
+// waits, so every read goes through the runs a pass writes (the plain backend reads its tail).
+class SqliteAfterEveryPass final : public MessageStore {
+public:
+    explicit SqliteAfterEveryPass(const std::filesystem::path& dir)
+        : store_(open_sqlite_store(dir, SqliteOptions{.sync = sqlite_sync::normal, .index_pass_messages = 1})) {}
+
+    bool waits_on_io() const override { return true; }
+    boost::system::result<std::vector<AppendResult>> append(std::span<const NewMessage> batch, std::int64_t now_ms,
+                                                            std::int64_t window_ms) override {
+        auto stored = store_->append(batch, now_ms, window_ms);
+        if (stored) {
+            EXPECT_TRUE(store_->maintain().has_value());
+        }
+        return stored;
+    }
+    boost::system::result<std::vector<InboxEntry>> inbox_since(const std::string& user, std::uint64_t since,
+                                                               std::size_t limit) override {
+        return store_->inbox_since(user, since, limit);
+    }
+    boost::system::result<std::uint64_t> last_seq(const std::string& user) override { return store_->last_seq(user); }
+    boost::system::result<std::uint64_t> pushed_seq(const std::string& user) override {
+        return store_->pushed_seq(user);
+    }
+    boost::system::result<void> set_pushed_seq(const std::string& user, std::uint64_t seq) override {
+        return store_->set_pushed_seq(user, seq);
+    }
+    boost::system::result<std::vector<StoredMessage>> history(const std::string& user, const std::string& peer,
+                                                              std::uint64_t before, std::size_t limit) override {
+        return store_->history(user, peer, before, limit);
+    }
+    boost::system::result<std::vector<Conversation>> conversations(const std::string& user) override {
+        return store_->conversations(user);
+    }
+    boost::system::result<std::vector<std::uint64_t>> record_receipts(std::span<const Receipt> receipts) override {
+        return store_->record_receipts(receipts);
+    }
+    boost::system::result<void> maintain() override { return store_->maintain(); }
+    boost::system::result<std::size_t> prune(std::int64_t before_ms, std::size_t max_messages) override {
+        return store_->prune(before_ms, max_messages);
+    }
+
+private:
+    std::unique_ptr<MessageStore> store_;
+};
+
+struct SqliteRunsBackend {
+    static std::unique_ptr<MessageStore> open(const std::filesystem::path& dir) {
+        return std::make_unique<SqliteAfterEveryPass>(dir);
+    }
+};
+
 // Every call through the journal, fdatasync included: the suite is small enough.
 struct JournalBackend {
     static std::unique_ptr<MessageStore> open(const std::filesystem::path& dir) {
@@ -139,7 +191,7 @@ protected:
     std::unique_ptr<MessageStore> store;
 };
 
-using Backends = ::testing::Types<MemoryBackend, SqliteBackend, JournalBackend>;
+using Backends = ::testing::Types<MemoryBackend, SqliteBackend, SqliteRunsBackend, JournalBackend>;
 
 class BackendNames {
 public:
@@ -148,6 +200,8 @@ public:
             return "memory";
         } else if constexpr (std::is_same_v<T, SqliteBackend>) {
             return "sqlite";
+        } else if constexpr (std::is_same_v<T, SqliteRunsBackend>) {
+            return "sqlite_runs";
         } else {
             return "journal";
         }

@@ -135,9 +135,10 @@ TEST(SqliteStore, ReopenAfterPruningEverythingReusesNoIdOrSeq) {
     EXPECT_EQ(r->front().message.to_seq, 4u);
 }
 
-// ADR 008: a commit writes only the message rows; inbox entries and index rows follow later.
-// Closing the store does not index, so a reopen finds an unindexed tail, as after a crash.
-TEST(SqliteStore, MessagesNotIndexedYetAreFoundAndIndexedAtTheNextOpen) {
+// ADR 014: a commit writes one batch row; the runs readers look messages up by come with the
+// next pass. Closing the store writes no runs, so a reopen finds a tail, as after a crash, and
+// reads it back from the batches.
+TEST(SqliteStore, MessagesNotInRunsYetAreReadFromTheTailAlsoAfterAReopen) {
     TempDir dir;
     {
         auto store = open_sqlite_store(dir.path());
@@ -146,25 +147,22 @@ TEST(SqliteStore, MessagesNotIndexedYetAreFoundAndIndexedAtTheNextOpen) {
                 ->append(std::vector{chat("alice", "bob", "one", "c1"), chat("bob", "alice", "two")}, t0, day)
                 .has_value());
         ASSERT_TRUE(store->append(std::vector{chat("alice", "alice", "note")}, t0 + 1, day).has_value());
-        // Before anything reads them, the duplicate check and the receipts already see them.
+        // Before any pass, the duplicate check and the receipts already see them.
         auto again = store->append(std::vector{chat("alice", "bob", "one", "c1")}, t0 + 2, day);
         ASSERT_TRUE(again.has_value());
         EXPECT_TRUE(again->front().duplicate);
         EXPECT_EQ(again->front().message.msg_id, 1u);
         auto delivered = store->record_receipt({"bob", "alice", receipt_kind::delivered, 99});
         ASSERT_TRUE(delivered.has_value());
-        EXPECT_EQ(*delivered, 2u) << "clamped to the pair's last message, not indexed yet";
+        EXPECT_EQ(*delivered, 2u) << "clamped to the pair's last message, in the tail";
     }
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"), "0") << "the tail was left unindexed";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM batches"), "2") << "a row per batch, none for the retry";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs"), "0") << "no pass ran";
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "0");
 
-    {
-        auto store = open_sqlite_store(dir.path()); // indexes the tail, then closes
-    }
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"), "5") << "2 + 2 + 1 for the note to self";
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversation_messages"), "3");
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM client_ids"), "1");
-    auto store = open_sqlite_store(dir.path());
+    SqliteOptions pass_at_once;
+    pass_at_once.index_pass_messages = 1;
+    auto store = open_sqlite_store(dir.path(), pass_at_once);
     auto inbox = store->inbox_since("alice", 0, 10);
     ASSERT_TRUE(inbox.has_value());
     ASSERT_EQ(inbox->size(), 3u);
@@ -175,20 +173,26 @@ TEST(SqliteStore, MessagesNotIndexedYetAreFoundAndIndexedAtTheNextOpen) {
                               t0 + 3, day);
     ASSERT_TRUE(next.has_value());
     EXPECT_EQ((*next)[0].message.msg_id, 4u);
-    EXPECT_EQ((*next)[0].message.to_seq, 4u) << "seqs go on from the indexed inbox: no gap, no reuse";
-    EXPECT_TRUE((*next)[1].duplicate) << "found through the client-id index now";
+    EXPECT_EQ((*next)[0].message.to_seq, 4u) << "seqs go on from the tail read back: no gap, no reuse";
+    EXPECT_TRUE((*next)[1].duplicate) << "the reopened tail's client ids are remembered";
     auto history = store->history("bob", "alice", 0, 10);
     ASSERT_TRUE(history.has_value());
     ASSERT_EQ(history->size(), 3u);
     EXPECT_EQ(history->front().text, "three");
+
+    ASSERT_TRUE(store->maintain().has_value()); // now a pass
+    store.reset();
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "4");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs"), "2") << "alice's and bob's";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversation_runs"), "2") << "alice-bob, alice-alice";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM client_id_runs"), "1");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversations"), "3") << "both sides, and alice-alice";
 }
 
-// Small passes, so a test can watch one being written slice by slice.
+// Small passes, so a test can watch one being written.
 SqliteOptions small_passes() {
     SqliteOptions options;
     options.index_pass_messages = 1000;
-    options.index_slice_messages = 1000;
-    options.index_max_slices = 4;
     return options;
 }
 
@@ -201,121 +205,72 @@ std::vector<NewMessage> many_chats(int count, int senders, int recipients) {
     return batch;
 }
 
-TEST(SqliteStore, MaintainIndexesTheTailInPassesOfSlicesByUser) {
+TEST(SqliteStore, APassWritesOneRunPerUserAndPerConversation) {
     TempDir dir;
     auto store = open_sqlite_store(dir.path(), small_passes());
-    const auto read_file = [&](const std::string& sql) {
-        store.reset(); // the file is locked while open
-        const std::string value = raw_sql(db_file(dir), sql);
-        store = open_sqlite_store(dir.path(), small_passes());
-        return value;
-    };
-    // 12 users (u0..u6 send, v0..v4 receive), 5,000 messages: 10,000 inbox entries.
+    // 12 users (u0..u6 send, v0..v4 receive), 5,000 messages, 35 pairs: 10,000 inbox entries.
     const auto batch = many_chats(5000, 7, 5);
     ASSERT_TRUE(store->append(batch, t0, day).has_value());
-    ASSERT_TRUE(store->maintain().has_value()); // the pass's first slice of four
-    ASSERT_TRUE(store->maintain().has_value()); // the second
-    // A retry of a message whose rows are written and of one whose rows are not: both found.
+    ASSERT_TRUE(store->maintain().has_value());
+    // Retries of the first and the last message, found through the batch row now.
     auto retry = store->append(std::vector{batch[0], batch[4999]}, t0 + 1, day);
     ASSERT_TRUE(retry.has_value());
     EXPECT_TRUE((*retry)[0].duplicate);
     EXPECT_EQ((*retry)[0].message.msg_id, 1u);
     EXPECT_TRUE((*retry)[1].duplicate);
     EXPECT_EQ((*retry)[1].message.msg_id, 5000u);
-    ASSERT_TRUE(store->maintain().has_value());
-    ASSERT_TRUE(store->maintain().has_value()); // the last slice
-    EXPECT_EQ(read_file("SELECT value FROM meta WHERE key = 'indexed_through'"), "5000")
-        << "the pass ends with its last slice";
-    EXPECT_EQ(read_file("SELECT count(*) FROM inbox"), "10000");
-    EXPECT_EQ(read_file("SELECT count(*) FROM client_ids"), "5000");
-    ASSERT_TRUE(store->append(std::vector{chat("v0", "u0", "more")}, t0 + 2, day).has_value());
-    auto page = store->inbox_since("v0", 0, 5000);
-    ASSERT_TRUE(page.has_value());
-    EXPECT_EQ(page->size(), 1001u) << "a read indexes what is not indexed yet first";
-    EXPECT_EQ(read_file("SELECT value FROM meta WHERE key = 'indexed_through'"), "5001");
-}
-
-TEST(SqliteStore, ASliceCoversSomeOfTheActiveUsersWhateverTheirIds) {
-    TempDir dir;
-    auto store = open_sqlite_store(dir.path(), small_passes());
-    // 500 users who never chat take the low ids; the 12 who do come after them.
-    std::vector<NewMessage> first;
-    for (int i = 0; i < 500; ++i) {
-        first.push_back(chat("idle" + std::to_string(i), "idle" + std::to_string(i), "hello"));
-    }
-    ASSERT_TRUE(store->append(first, t0, day).has_value());
-    ASSERT_TRUE(store->inbox_since("idle0", 0, 1).has_value()); // indexes those
-    ASSERT_TRUE(store->append(many_chats(5000, 7, 5), t0 + 1, day).has_value());
-    ASSERT_TRUE(store->maintain().has_value());
+    EXPECT_EQ((*retry)[1].message.text, "m4999");
     store.reset();
-    const auto inbox = std::stoi(raw_sql(db_file(dir), "SELECT count(*) FROM inbox WHERE msg_id > 500"));
-    EXPECT_GT(inbox, 0) << "the first slice wrote rows";
-    EXPECT_LT(inbox, 10000) << "the first slice is not the whole pass: the slices cut the active users";
-}
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM batches"), "1");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "5000");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs"), "12");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversation_runs"), "35");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM client_id_runs"), "1");
 
-// A crash between two slices of a pass leaves some of its rows written and indexed_through
-// before them; the reopen indexes the whole tail again, over the rows already there.
-TEST(SqliteStore, AReopenAfterAPartWrittenPassIndexesTheRestOnce) {
-    TempDir dir;
-    {
-        auto store = open_sqlite_store(dir.path(), small_passes());
-        ASSERT_TRUE(store->append(many_chats(5000, 7, 5), t0, day).has_value());
-        ASSERT_TRUE(store->maintain().has_value());
-        ASSERT_TRUE(store->maintain().has_value());
-    } // closing does not index: as after a crash
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "0");
-    const auto written = std::stoi(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"));
-    EXPECT_GT(written, 0);
-    EXPECT_LT(written, 10000);
-    auto store = open_sqlite_store(dir.path(), small_passes());
+    store = open_sqlite_store(dir.path(), small_passes());
+    auto again = store->append(std::vector{batch[17]}, t0 + 2, day);
+    ASSERT_TRUE(again.has_value());
+    EXPECT_TRUE(again->front().duplicate) << "remembered from the client-id run at the reopen";
+    EXPECT_EQ(again->front().message.msg_id, 18u);
     auto inbox = store->inbox_since("v0", 0, 5000);
     ASSERT_TRUE(inbox.has_value());
     ASSERT_EQ(inbox->size(), 1000u);
     for (std::size_t i = 0; i < inbox->size(); ++i) {
-        EXPECT_EQ((*inbox)[i].seq, i + 1);
+        ASSERT_EQ((*inbox)[i].seq, i + 1);
+        ASSERT_EQ((*inbox)[i].message.msg_id, 5 * i + 1);
     }
     auto history = store->history("u0", "v0", 0, 5000);
     ASSERT_TRUE(history.has_value());
     EXPECT_EQ(history->size(), 5000u / 35 + 1) << "u0 and v0 meet every 35th message";
-    store.reset();
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"), "10000");
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversation_messages"), "5000");
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM client_ids"), "5000");
+    EXPECT_EQ(history->front().msg_id, 4971u); // message 4,970 = 35 * 142, ids from 1
 }
 
-// A login's inbox read during a long tail writes only its own user's inbox rows (ADR 013);
-// the ninth such read in a pass indexes the whole tail, as a reconnect storm would want.
-TEST(SqliteStore, AnInboxReadDuringALongTailIndexesOnlyItsUserUntilReadsPileUp) {
+// Reads look through the tail in memory: they write nothing and wait for no pass, however long
+// the tail is (ADR 013 made a login's read write its user's rows first).
+TEST(SqliteStore, ReadsDuringALongTailWriteNothing) {
     TempDir dir;
     auto store = open_sqlite_store(dir.path(), small_passes());
     ASSERT_TRUE(store->append(many_chats(5000, 7, 5), t0, day).has_value());
     auto v0 = store->inbox_since("v0", 0, 5000);
     ASSERT_TRUE(v0.has_value());
-    ASSERT_EQ(v0->size(), 1000u) << "every entry of v0's inbox, none indexed before the read";
-    for (std::size_t i = 0; i < v0->size(); ++i) {
-        EXPECT_EQ((*v0)[i].seq, i + 1);
-    }
+    ASSERT_EQ(v0->size(), 1000u);
     auto u3 = store->inbox_since("u3", 700, 5000);
     ASSERT_TRUE(u3.has_value());
     ASSERT_EQ(u3->size(), 714u - 700u) << "u3 sent every 7th of 5,000 messages";
     EXPECT_EQ(u3->front().seq, 701u);
+    auto conversations = store->conversations("u3");
+    ASSERT_TRUE(conversations.has_value());
+    EXPECT_EQ(conversations->size(), 5u);
+    ASSERT_TRUE(store->prune(t0 - 1, 10).has_value()); // nothing old enough: but it writes the runs
     store.reset();
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "0");
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"), "1714") << "v0's and u3's rows only";
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM client_ids"), "0");
-
-    store = open_sqlite_store(dir.path(), small_passes()); // indexes the tail
-    // The same client ids again: a window of 0 stores them anyway.
-    ASSERT_TRUE(store->append(many_chats(5000, 7, 5), t0 + 1, 0).has_value());
-    for (int read = 0; read < 9; ++read) {
-        auto page = store->inbox_since("u" + std::to_string(read % 7), 0, 1);
-        ASSERT_TRUE(page.has_value());
-        ASSERT_EQ(page->size(), 1u);
-    }
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs"), "12");
+    store = open_sqlite_store(dir.path(), small_passes());
+    ASSERT_TRUE(store->append(many_chats(10, 7, 5), t0 + 1, 0).has_value());
+    ASSERT_TRUE(store->inbox_since("v0", 0, 1).has_value());
+    ASSERT_TRUE(store->history("u0", "v0", 0, 1).has_value());
     store.reset();
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "10000")
-        << "the ninth read in the pass indexed the whole tail";
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox"), "20000") << "and no row twice";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "5000");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs"), "12") << "the reads wrote no run";
 }
 
 TEST(SqliteStore, IndexingKeepsUpWhenBatchesOutgrowAPass) {
@@ -332,11 +287,88 @@ TEST(SqliteStore, IndexingKeepsUpWhenBatchesOutgrowAPass) {
         ASSERT_TRUE(store->maintain().has_value());
     }
     store.reset();
-    const auto indexed =
-        std::stoull(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"));
-    // A pass has at most 4 slices, one per maintain(): what is left is at most 4 batches' worth.
-    // Slices of 1,000 messages without that bound would take 10 calls per batch's worth.
-    EXPECT_GE(indexed, appended - 40000) << "the tail grew without bound";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"),
+              std::to_string(appended))
+        << "a pass covers the whole tail, whatever its size";
+}
+
+// Prune deletes from the oldest batch on and may cut one: the rest is written back, and runs
+// that still name deleted messages are read past them.
+TEST(SqliteStore, PruneCutsABatchAndReadsPastWhatItDeleted) {
+    TempDir dir;
+    std::vector<NewMessage> ten;
+    for (int i = 0; i < 10; ++i) {
+        ten.push_back(chat("alice", "bob", "old" + std::to_string(i), "c" + std::to_string(i)));
+    }
+    {
+        auto store = open_sqlite_store(dir.path());
+        ASSERT_TRUE(store->append(ten, t0, day).has_value());
+        ASSERT_TRUE(store->append(std::vector{chat("bob", "alice", "new")}, t0 + 10, day).has_value());
+        ASSERT_EQ(store->prune(t0 + 5, 3).value(), 3u);
+        auto inbox = store->inbox_since("bob", 0, 100);
+        ASSERT_TRUE(inbox.has_value());
+        ASSERT_EQ(inbox->size(), 8u);
+        EXPECT_EQ(inbox->front().seq, 4u);
+        EXPECT_EQ(inbox->front().message.text, "old3");
+        auto retry = store->append(std::vector{ten[1], ten[4]}, t0 + 11, day);
+        ASSERT_TRUE(retry.has_value());
+        EXPECT_FALSE((*retry)[0].duplicate) << "pruned: no longer deduplicates";
+        EXPECT_TRUE((*retry)[1].duplicate);
+        EXPECT_EQ((*retry)[1].message.msg_id, 5u);
+    }
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT min(first_id) FROM batches"), "4") << "the cut batch starts at 4";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'pruned_through'"), "3");
+    auto store = open_sqlite_store(dir.path());
+    auto conversations = store->conversations("bob");
+    ASSERT_TRUE(conversations.has_value());
+    ASSERT_EQ(conversations->size(), 1u);
+    EXPECT_EQ(conversations->front().unread, 8u) << "7 old ones left and the retry of ten[1]";
+    auto history = store->history("alice", "bob", 0, 100);
+    ASSERT_TRUE(history.has_value());
+    EXPECT_EQ(history->size(), 9u);
+    EXPECT_EQ(history->back().msg_id, 4u);
+    ASSERT_EQ(store->prune(t0 + 100, 100).value(), 9u);
+    EXPECT_EQ(store->last_seq("bob").value(), 12u);
+    EXPECT_TRUE(store->conversations("bob")->empty());
+    store.reset();
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs") + raw_sql(db_file(dir), "SELECT count(*) FROM batches"),
+              "00")
+        << "runs that name only deleted messages go too";
+    store = open_sqlite_store(dir.path());
+    EXPECT_EQ(store->last_seq("bob").value(), 12u) << "the floor outlives the runs";
+}
+
+// Damaged bytes in a row are an error for the request that reads them, never a crash or a wrong
+// answer; in the tail, which is read at open, they stop the open with a line naming the file.
+TEST(SqliteStore, DamagedRowsAreErrorsNotCrashes) {
+    TempDir dir;
+    SqliteOptions pass_at_once;
+    pass_at_once.index_pass_messages = 1;
+    {
+        auto store = open_sqlite_store(dir.path(), pass_at_once);
+        ASSERT_TRUE(store->append(std::vector{chat("alice", "bob", "x"), chat("bob", "alice", "y")}, t0, day));
+        ASSERT_TRUE(store->maintain());
+    }
+    raw_sql(db_file(dir), "UPDATE batches SET body = x'05ff'");
+    {
+        auto store = open_sqlite_store(dir.path(), pass_at_once);
+        EXPECT_FALSE(store->inbox_since("alice", 0, 10).has_value());
+        EXPECT_FALSE(store->history("alice", "bob", 0, 10).has_value());
+        EXPECT_FALSE(store->conversations("bob").has_value());
+        EXPECT_TRUE(store->last_seq("alice").has_value());
+    }
+    raw_sql(db_file(dir), "UPDATE inbox_runs SET entries = x'80'");
+    {
+        auto store = open_sqlite_store(dir.path(), pass_at_once);
+        auto inbox = store->inbox_since("bob", 0, 10);
+        ASSERT_FALSE(inbox.has_value());
+        EXPECT_NE(inbox.error().message().find("malformed"), std::string::npos) << inbox.error().message();
+        ASSERT_TRUE(store->append(std::vector{chat("carol", "dan", "z")}, t0, day)); // the tail now
+    }
+    raw_sql(db_file(dir), "UPDATE batches SET body = x'01' WHERE first_id = 3");
+    const std::string error = open_error(dir.path());
+    EXPECT_NE(error.find("parley.db"), std::string::npos) << error;
+    EXPECT_NE(error.find("cannot read the newest messages"), std::string::npos) << error;
 }
 
 TEST(SqliteStore, MigratesAVersion1DatabaseAndKeepsItsMessages) {
@@ -354,7 +386,8 @@ TEST(SqliteStore, MigratesAVersion1DatabaseAndKeepsItsMessages) {
                               "PRAGMA user_version = 1; PRAGMA application_id = " +
                               std::to_string(0x50524c59) + ";");
     { auto migrated = open_sqlite_store(dir.path()); }
-    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), "2");
+    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), "3");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM sqlite_schema WHERE name IN ('messages', 'inbox')"), "0");
     auto store = open_sqlite_store(dir.path());
     auto history = store->history("alice", "bob", 0, 10);
     ASSERT_TRUE(history.has_value());
@@ -367,6 +400,67 @@ TEST(SqliteStore, MigratesAVersion1DatabaseAndKeepsItsMessages) {
     ASSERT_TRUE(next.has_value());
     EXPECT_EQ(next->front().message.msg_id, 2u);
     EXPECT_EQ(next->front().message.from_seq, 2u);
+}
+
+// Version 2 to 3 moves every message into batches and runs (ADR 014) in one transaction at open:
+// those version 2 had indexed and those still in its tail alike, with their ids, seqs, client
+// ids and the conversations' read marks.
+TEST(SqliteStore, MovesAVersion2DatabaseIntoBatchesAndRuns) {
+    TempDir dir;
+    std::string sql;
+    for (const Migration& m : sqlite_migrations()) {
+        if (m.version <= 2) {
+            sql += std::string(m.sql);
+        }
+    }
+    const std::string ts = std::to_string(t0);
+    sql += "INSERT INTO users (id, name, pushed_seq) VALUES (1, 'alice', 1), (2, 'bob', 0);"
+           "INSERT INTO messages (id, ts, sender, recipient, lo, hi, sender_seq, recipient_seq, client_id, body) "
+           "VALUES (1, " + ts + ", 1, 2, 1, 2, 1, 1, 'c1', 'one'), (2, " + ts + ", 2, 1, 1, 2, 2, 2, NULL, 'two'), "
+           "(3, " + ts + ", 1, 1, 1, 1, 3, 3, 'c3', 'note');"
+           // Messages 1 and 2 were indexed; 3 is version 2's tail.
+           "INSERT INTO inbox (user, seq, msg_id) VALUES (1, 1, 1), (2, 1, 1), (1, 2, 2), (2, 2, 2);"
+           "INSERT INTO conversation_messages (lo, hi, msg_id) VALUES (1, 2, 1), (1, 2, 2);"
+           "INSERT INTO client_ids (sender, client_id, msg_id) VALUES (1, 'c1', 1);"
+           "UPDATE meta SET value = 2 WHERE key = 'indexed_through';"
+           "INSERT INTO conversations (user, peer, read_up_to, delivered_up_to) VALUES (1, 2, 2, 2), (2, 1, 0, 1);"
+           "PRAGMA user_version = 2; PRAGMA application_id = " + std::to_string(0x50524c59) + ";";
+    raw_sql(db_file(dir), sql);
+    { auto migrated = open_sqlite_store(dir.path()); }
+    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), "3");
+    EXPECT_EQ(raw_sql(db_file(dir),
+                      "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                      "('messages', 'inbox', 'conversation_messages', 'client_ids')"),
+              "0");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM batches"), "1");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "3");
+
+    auto store = open_sqlite_store(dir.path());
+    auto inbox = store->inbox_since("alice", 0, 10);
+    ASSERT_TRUE(inbox.has_value());
+    ASSERT_EQ(inbox->size(), 3u);
+    EXPECT_EQ((*inbox)[1].message.text, "two");
+    EXPECT_EQ((*inbox)[2].seq, 3u);
+    EXPECT_EQ((*inbox)[2].message.text, "note");
+    EXPECT_EQ(store->pushed_seq("alice").value(), 1u);
+    auto conversations = store->conversations("bob");
+    ASSERT_TRUE(conversations.has_value());
+    ASSERT_EQ(conversations->size(), 1u);
+    EXPECT_EQ(conversations->front().peer_read_up_to, 2u);
+    EXPECT_EQ(conversations->front().peer_delivered_up_to, 2u);
+    EXPECT_EQ(conversations->front().unread, 1u) << "bob read nothing; one of the two is from alice";
+    auto retry = store->append(std::vector{chat("alice", "bob", "one", "c1"), chat("alice", "alice", "note", "c3")},
+                               t0 + 1, day);
+    ASSERT_TRUE(retry.has_value());
+    EXPECT_TRUE((*retry)[0].duplicate);
+    EXPECT_EQ((*retry)[0].message.msg_id, 1u);
+    EXPECT_TRUE((*retry)[1].duplicate);
+    EXPECT_EQ((*retry)[1].message.msg_id, 3u);
+    auto next = store->append(std::vector{chat("bob", "alice", "new")}, t0 + 2, day);
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(next->front().message.msg_id, 4u);
+    EXPECT_EQ(next->front().message.from_seq, 3u);
+    EXPECT_EQ(next->front().message.to_seq, 4u);
 }
 
 TEST(SqliteStore, CreatesTheDataDirectory) {
@@ -384,7 +478,7 @@ TEST(SqliteStore, UsesWalModeAndRecordsItsSchema) {
         ASSERT_TRUE(store->append(std::vector{chat("alice", "bob", "x")}, t0, day).has_value());
     }
     EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA journal_mode"), "wal"); // WAL mode is kept in the file
-    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), "2");
+    EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), std::to_string(latest_schema_version()));
     EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA application_id"), std::to_string(0x50524c59));
 }
 

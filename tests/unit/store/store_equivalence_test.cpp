@@ -137,6 +137,26 @@ TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
     compare_random_run(memory, sqlite, [](std::mt19937&) {});
 }
 
+// The SQLite store reads its newest messages from memory and the rest through the runs its
+// passes write: with a pass whenever 8 messages wait, maintain() before every step and a reopen
+// (which reads the unindexed tail back from the batches) about every tenth, every read mixes both.
+TEST(StoreEquivalence, MemoryAndSqliteAgreeAcrossPassesAndReopens) {
+    testing_support::TempDir dir;
+    const SqliteOptions options{.sync = sqlite_sync::normal, .index_pass_messages = 8};
+    auto memory = make_memory_store();
+    std::unique_ptr<MessageStore> sqlite = open_sqlite_store(dir.path(), options);
+    int reopens = 0;
+    compare_random_run(memory, sqlite, [&](std::mt19937& random) {
+        ASSERT_TRUE(sqlite->maintain());
+        if (random() % 10 == 0) {
+            sqlite.reset();
+            sqlite = open_sqlite_store(dir.path(), options);
+            ++reopens;
+        }
+    });
+    EXPECT_GT(reopens, 20);
+}
+
 // The journal store rebuilds its state by replaying its file: closing and reopening it at random
 // points of the run (about every tenth step) must change no answer, pushed seqs included (a clean
 // close writes them). maintain() runs before every step and compacts once the journal passes 1 KiB
