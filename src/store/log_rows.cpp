@@ -300,7 +300,7 @@ std::uint64_t client_id_fingerprint(std::int64_t sender, std::string_view client
     h ^= h >> 27;
     h *= 0x94d049bb133111ebULL;
     h ^= h >> 31;
-    return h;
+    return h == 0 ? 1 : h; // 0 stands for "no client id" in the store's memory
 }
 
 } // namespace parley::store::log_rows

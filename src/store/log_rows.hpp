@@ -61,8 +61,8 @@ struct ClientIdRef {
 std::string encode_client_id_run(std::span<const ClientIdRef> entries);
 bool decode_client_id_run(std::string_view entries, std::vector<ClientIdRef>& out);
 
-// The fingerprint of (sender, client id): FNV-1a 64 over both, then a final mix. Stored in files,
-// so it must never change.
+// The fingerprint of (sender, client id): FNV-1a 64 over both, then a final mix; never 0. Stored
+// in files, so it must never change.
 std::uint64_t client_id_fingerprint(std::int64_t sender, std::string_view client_id);
 
 } // namespace parley::store::log_rows

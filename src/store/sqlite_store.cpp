@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include <boost/unordered/unordered_flat_map.hpp>
+#include <boost/unordered/unordered_flat_set.hpp>
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -225,11 +226,11 @@ public:
           batches_after_(db_.get(), "SELECT body FROM batches WHERE first_id > ?1 ORDER BY first_id"),
           oldest_batch_(db_.get(), "SELECT first_id, body FROM batches ORDER BY first_id LIMIT 1"),
           delete_batch_(db_.get(), "DELETE FROM batches WHERE first_id = ?1"),
-          insert_inbox_run_(db_.get(), "INSERT INTO inbox_runs (user, first_seq, last_seq, last_msg_id, entries) "
+          insert_inbox_run_(db_.get(), "INSERT OR REPLACE INTO inbox_runs (user, first_seq, last_seq, last_msg_id, entries) "
                                        "VALUES (?1, ?2, ?3, ?4, ?5)"),
           select_inbox_runs_(db_.get(), "SELECT entries FROM inbox_runs WHERE user = ?1 AND last_seq > ?2 "
                                         "ORDER BY first_seq"),
-          insert_conversation_run_(db_.get(), "INSERT INTO conversation_runs (lo, hi, first_id, last_id, entries) "
+          insert_conversation_run_(db_.get(), "INSERT OR REPLACE INTO conversation_runs (lo, hi, first_id, last_id, entries) "
                                               "VALUES (?1, ?2, ?3, ?4, ?5)"),
           select_history_runs_(db_.get(), "SELECT entries FROM conversation_runs WHERE lo = ?1 AND hi = ?2 "
                                           "AND first_id < ?3 ORDER BY first_id DESC"),
@@ -237,7 +238,7 @@ public:
                                          "AND last_id > ?3"),
           conversation_last_(db_.get(), "SELECT last_id FROM conversation_runs WHERE lo = ?1 AND hi = ?2 "
                                         "ORDER BY first_id DESC LIMIT 1"),
-          insert_client_id_run_(db_.get(), "INSERT INTO client_id_runs (first_id, last_id, last_ts, entries) "
+          insert_client_id_run_(db_.get(), "INSERT OR REPLACE INTO client_id_runs (first_id, last_id, last_ts, entries) "
                                            "VALUES (?1, ?2, ?3, ?4)"),
           select_client_id_runs_(db_.get(), "SELECT entries FROM client_id_runs WHERE last_ts >= ?1"),
           select_peers_(db_.get(), "SELECT peer FROM conversations WHERE user = ?1"),
@@ -278,6 +279,18 @@ public:
         // tail again, in memory, and its users' seqs count.
         if (auto loaded = load_tail(); !loaded) {
             fail(startup_file(file_), "cannot read the newest messages: " + loaded.error().message());
+        }
+        // Runs past indexed_through: the last run stopped in the middle of a pass. Readers would
+        // find those messages twice (in the runs and the tail), so the pass is finished now.
+        const std::string through = std::to_string(indexed_through_);
+        if (!tail_.empty() &&
+            query_int(db_.get(), startup_file(file_),
+                      "SELECT EXISTS (SELECT 1 FROM inbox_runs WHERE last_msg_id > " + through +
+                          ") OR EXISTS (SELECT 1 FROM conversation_runs WHERE last_id > " + through + ")",
+                      "cannot read the runs") != 0) {
+            if (auto indexed = index_tail(); !indexed) {
+                fail(startup_file(file_), "cannot finish an interrupted pass: " + indexed.error().message());
+            }
         }
     }
 
@@ -344,13 +357,18 @@ public:
     result<void> maintain() override {
         // Index in passes (ADR 013, ADR 014): a pass writes a run per active user and pair for
         // the whole tail once it holds `index_pass_messages` or its oldest message waited a
-        // second; the bigger the pass, the more entries per row. Readers find the tail in
-        // memory meanwhile, so nothing waits for a pass.
-        if (tail_.empty() || (tail_.size() < options_.index_pass_messages &&
-                              std::chrono::steady_clock::now() - tail_started_ < std::chrono::seconds(1))) {
-            return {};
+        // second; the bigger the pass, the more entries per row. It is written in slices of
+        // `index_slice_runs` runs, one transaction per call, so the batches queued meanwhile
+        // wait for a slice only. Readers find the tail in memory, so nothing waits for a pass.
+        if (!pass_) {
+            if (tail_.empty() ||
+                (tail_.size() < options_.index_pass_messages &&
+                 std::chrono::steady_clock::now() - tail_started_ < std::chrono::seconds(1))) {
+                return {};
+            }
+            start_pass();
         }
-        return index_tail();
+        return write_slice(std::max<std::size_t>(options_.index_slice_runs, 1));
     }
 
     result<std::vector<InboxEntry>> inbox_since(const std::string& user, std::uint64_t since_seq,
@@ -393,7 +411,7 @@ public:
                 break;
             }
             const std::uint64_t seq = m.from == id ? m.from_seq : m.to == id ? m.to_seq : 0;
-            if (seq > since_seq) {
+            if (seq > since_seq && !in_written_inbox_run(m, id)) {
                 refs.push_back({seq, m.msg_id});
             }
         }
@@ -458,7 +476,8 @@ public:
         const std::uint64_t bound = before == 0 ? std::numeric_limits<std::uint64_t>::max() : before;
         std::vector<std::uint64_t> ids;
         for (auto m = tail_.rbegin(); m != tail_.rend() && ids.size() < limit; ++m) {
-            if (m->msg_id < bound && std::min(m->from, m->to) == lo && std::max(m->from, m->to) == hi) {
+            if (m->msg_id < bound && std::min(m->from, m->to) == lo && std::max(m->from, m->to) == hi &&
+                !in_written_conversation_run(*m)) {
                 ids.push_back(m->msg_id);
             }
         }
@@ -606,6 +625,27 @@ private:
         // Undo state for a failed append(): last_seq before the batch with this epoch touched it.
         std::uint64_t batch_epoch = 0;
         std::uint64_t last_seq_before_batch = 0;
+    };
+
+    // The pass in progress (maintain()): it covers tail_[0, tail_count) and has committed the
+    // runs of inbox[0, inbox_done) and pairs[0, pairs_done); the tail keeps those messages until
+    // its last slice, and readers skip what a committed slice holds.
+    struct InboxKey {
+        std::int64_t user;
+        std::uint64_t seq, msg_id;
+    };
+    struct PairKey {
+        std::int64_t lo, hi;
+        std::uint64_t msg_id;
+        bool from_lo;
+    };
+    struct Pass {
+        std::size_t tail_count = 0;
+        std::uint64_t through = 0; // the msg_id of tail_[tail_count - 1]
+        std::vector<InboxKey> inbox;
+        std::vector<PairKey> pairs;
+        std::size_t inbox_done = 0;
+        std::size_t pairs_done = 0;
     };
 
     // Reads messages by msg_id for one call: from the batch being appended or the batches
@@ -908,99 +948,120 @@ private:
         return {};
     }
 
-    // Writes the tail's runs in one transaction (a pass) and empties the tail.
+    // Writes runs for the whole tail now, finishing the pass in progress first: before prune,
+    // and at open after a crash in the middle of a pass.
     result<void> index_tail() {
-        if (tail_.empty()) {
-            return {};
+        while (pass_ || !tail_.empty()) {
+            if (!pass_) {
+                start_pass();
+            }
+            if (auto written = write_slice(std::numeric_limits<std::size_t>::max()); !written) {
+                return written; // the pass stays where it was; the next call retries
+            }
         }
+        return {};
+    }
+
+    // Starts a pass over the whole tail: its inbox entries sorted by (user, seq), its messages by
+    // pair, so each run is one group and each slice touches one range of each table's keys.
+    void start_pass() {
+        Pass p;
+        p.tail_count = tail_.size();
+        p.through = tail_.back().msg_id;
+        p.inbox.reserve(tail_.size() * 2);
+        p.pairs.reserve(tail_.size());
+        for (const TailEntry& m : tail_) {
+            p.inbox.push_back({m.from, m.from_seq, m.msg_id});
+            if (m.to != m.from) {
+                p.inbox.push_back({m.to, m.to_seq, m.msg_id});
+            }
+            p.pairs.push_back({std::min(m.from, m.to), std::max(m.from, m.to), m.msg_id, m.from <= m.to});
+        }
+        // A user's seqs and a pair's msg_ids already increase in tail order: a stable sort by
+        // user (pair) alone keeps them so.
+        std::stable_sort(p.inbox.begin(), p.inbox.end(),
+                         [](const InboxKey& a, const InboxKey& b) { return a.user < b.user; });
+        std::stable_sort(p.pairs.begin(), p.pairs.end(), [](const PairKey& a, const PairKey& b) {
+            return a.lo != b.lo ? a.lo < b.lo : a.hi < b.hi;
+        });
+        pass_ = std::move(p);
+    }
+
+    // Writes the pass's next slice in one transaction: whole runs, inbox runs first, until
+    // `max_runs`; the last slice also writes the client-id run and moves indexed_through.
+    result<void> write_slice(std::size_t max_runs) {
+        Pass& p = *pass_;
+        std::size_t inbox_at = p.inbox_done;
+        std::size_t pairs_at = p.pairs_done;
+        std::vector<std::uint64_t> new_pairs;
         auto done = transact<bool>(
             [&]() -> result<bool> {
-                if (auto written = write_runs(); !written) {
+                if (auto written = write_runs(p, max_runs, inbox_at, pairs_at, new_pairs); !written) {
                     return result<bool>(boost::system::in_place_error, written.error());
                 }
                 return true;
             },
             [] {});
         if (!done) {
-            return done.error(); // the tail stays; the next call retries
+            return done.error();
         }
-        finish_pass();
+        p.inbox_done = inbox_at;
+        p.pairs_done = pairs_at;
+        known_pairs_.insert(new_pairs.begin(), new_pairs.end());
+        if (inbox_at == p.inbox.size() && pairs_at == p.pairs.size()) {
+            finish_pass();
+        }
         return {};
     }
 
-    // The rows of a pass over the tail: a run per user of its inbox entries, a run per pair of
-    // its messages (and the pair's conversations rows), one run of the client ids; each group in
-    // key order, so a pass touches each index page once.
-    result<void> write_runs() {
-        struct InboxKey {
-            std::int64_t user;
-            std::uint64_t seq, msg_id;
-        };
-        struct PairKey {
-            std::int64_t lo, hi;
-            std::uint64_t msg_id;
-            bool from_lo;
-        };
-        std::vector<InboxKey> inbox;
-        std::vector<PairKey> pairs;
-        std::vector<log_rows::ClientIdRef> client_ids;
-        inbox.reserve(tail_.size() * 2);
-        pairs.reserve(tail_.size());
-        std::int64_t last_ts = std::numeric_limits<std::int64_t>::min();
-        for (const TailEntry& m : tail_) {
-            inbox.push_back({m.from, m.from_seq, m.msg_id});
-            if (m.to != m.from) {
-                inbox.push_back({m.to, m.to_seq, m.msg_id});
-            }
-            pairs.push_back({std::min(m.from, m.to), std::max(m.from, m.to), m.msg_id, m.from <= m.to});
-            if (m.client_id_fingerprint != 0) {
-                client_ids.push_back({m.msg_id, m.client_id_fingerprint});
-            }
-            last_ts = std::max(last_ts, m.ts_ms);
-        }
-        std::sort(inbox.begin(), inbox.end(), [](const InboxKey& a, const InboxKey& b) {
-            return a.user != b.user ? a.user < b.user : a.seq < b.seq;
-        });
-        std::stable_sort(pairs.begin(), pairs.end(), [](const PairKey& a, const PairKey& b) {
-            return a.lo != b.lo ? a.lo < b.lo : a.hi < b.hi;
-        });
-
-        std::vector<log_rows::InboxEntryRef> run;
-        for (std::size_t i = 0; i < inbox.size();) {
-            std::size_t end = i;
-            run.clear();
+    // The rows of a slice, inside the caller's transaction: runs from inbox_at and pairs_at on
+    // (both advanced past what it wrote), each run with the pair's conversations rows if they may
+    // be missing (their keys go to `new_pairs`), and at the end of the pass the client-id run and
+    // indexed_through. OR REPLACE: a run written before a crash in the middle of a pass is written
+    // again, whole, by the pass at the next open.
+    result<void> write_runs(const Pass& p, std::size_t max_runs, std::size_t& inbox_at, std::size_t& pairs_at,
+                            std::vector<std::uint64_t>& new_pairs) {
+        std::size_t runs = 0;
+        std::vector<log_rows::InboxEntryRef> entries;
+        while (inbox_at < p.inbox.size() && runs < max_runs) {
+            const std::int64_t user = p.inbox[inbox_at].user;
+            entries.clear();
             std::uint64_t last_msg_id = 0;
-            for (; end < inbox.size() && inbox[end].user == inbox[i].user; ++end) {
-                run.push_back({inbox[end].seq, inbox[end].msg_id});
-                last_msg_id = std::max(last_msg_id, inbox[end].msg_id);
+            for (; inbox_at < p.inbox.size() && p.inbox[inbox_at].user == user; ++inbox_at) {
+                entries.push_back({p.inbox[inbox_at].seq, p.inbox[inbox_at].msg_id});
+                last_msg_id = std::max(last_msg_id, p.inbox[inbox_at].msg_id);
             }
-            const std::string entries = log_rows::encode_inbox_run(run);
+            const std::string blob = log_rows::encode_inbox_run(entries);
             auto use = insert_inbox_run_.use();
-            insert_inbox_run_.bind(1, inbox[i].user).bind(2, run.front().seq).bind(3, run.back().seq);
-            insert_inbox_run_.bind(4, last_msg_id).bind_blob(5, entries);
+            insert_inbox_run_.bind(1, user).bind(2, entries.front().seq).bind(3, entries.back().seq);
+            insert_inbox_run_.bind(4, last_msg_id).bind_blob(5, blob);
             if (auto done = insert_inbox_run_.run(); !done) {
                 return done;
             }
-            i = end;
+            ++runs;
         }
 
         std::vector<log_rows::ConversationEntryRef> messages;
-        for (std::size_t i = 0; i < pairs.size();) {
-            std::size_t end = i;
+        while (pairs_at < p.pairs.size() && runs < max_runs) {
+            const std::int64_t lo = p.pairs[pairs_at].lo;
+            const std::int64_t hi = p.pairs[pairs_at].hi;
             messages.clear();
-            for (; end < pairs.size() && pairs[end].lo == pairs[i].lo && pairs[end].hi == pairs[i].hi; ++end) {
-                messages.push_back({pairs[end].msg_id, pairs[end].from_lo});
+            for (; pairs_at < p.pairs.size() && p.pairs[pairs_at].lo == lo && p.pairs[pairs_at].hi == hi;
+                 ++pairs_at) {
+                messages.push_back({p.pairs[pairs_at].msg_id, p.pairs[pairs_at].from_lo});
             }
-            const std::int64_t lo = pairs[i].lo;
-            const std::int64_t hi = pairs[i].hi;
             {
-                const std::string entries = log_rows::encode_conversation_run(messages);
+                const std::string blob = log_rows::encode_conversation_run(messages);
                 auto use = insert_conversation_run_.use();
                 insert_conversation_run_.bind(1, lo).bind(2, hi).bind(3, messages.front().msg_id);
-                insert_conversation_run_.bind(4, messages.back().msg_id).bind_blob(5, entries);
+                insert_conversation_run_.bind(4, messages.back().msg_id).bind_blob(5, blob);
                 if (auto done = insert_conversation_run_.run(); !done) {
                     return done;
                 }
+            }
+            ++runs;
+            if (known_pairs_.contains(pair_key(lo, hi))) {
+                continue;
             }
             for (const auto& [user, peer] : {std::pair{lo, hi}, std::pair{hi, lo}}) {
                 auto use = insert_conversation_.use();
@@ -1012,26 +1073,64 @@ private:
                     break;
                 }
             }
-            i = end;
+            new_pairs.push_back(pair_key(lo, hi));
         }
 
+        if (inbox_at < p.inbox.size() || pairs_at < p.pairs.size()) {
+            return {};
+        }
+        std::vector<log_rows::ClientIdRef> client_ids;
+        std::int64_t last_ts = std::numeric_limits<std::int64_t>::min();
+        for (std::size_t i = 0; i < p.tail_count; ++i) {
+            const TailEntry& m = tail_[i];
+            if (m.client_id_fingerprint != 0) {
+                client_ids.push_back({m.msg_id, m.client_id_fingerprint});
+            }
+            last_ts = std::max(last_ts, m.ts_ms);
+        }
         if (!client_ids.empty()) {
-            const std::string entries = log_rows::encode_client_id_run(client_ids);
+            const std::string blob = log_rows::encode_client_id_run(client_ids);
             auto use = insert_client_id_run_.use();
-            insert_client_id_run_.bind(1, tail_.front().msg_id).bind(2, tail_.back().msg_id);
-            insert_client_id_run_.bind(3, last_ts).bind_blob(4, entries);
+            insert_client_id_run_.bind(1, tail_.front().msg_id).bind(2, p.through);
+            insert_client_id_run_.bind(3, last_ts).bind_blob(4, blob);
             if (auto done = insert_client_id_run_.run(); !done) {
                 return done;
             }
         }
-        return set_meta("indexed_through", tail_.back().msg_id);
+        return set_meta("indexed_through", p.through);
     }
 
-    // After write_runs() committed: the tail is found through runs from now on.
+    // After the pass's last slice committed: what it covered is found through runs from now on.
     void finish_pass() {
-        indexed_through_ = tail_.back().msg_id;
-        tail_.clear();
+        indexed_through_ = pass_->through;
+        tail_.erase(tail_.begin(), tail_.begin() + static_cast<std::ptrdiff_t>(pass_->tail_count));
+        pass_.reset();
         tail_last_.clear();
+        for (const TailEntry& m : tail_) {
+            tail_last_[pair_key(m.from, m.to)] = m.msg_id;
+        }
+        if (!tail_.empty()) {
+            tail_started_ = std::chrono::steady_clock::now();
+        }
+    }
+
+    // True if a committed slice of the pass in progress holds the entry of tail message `m` in
+    // the inbox of `user` (the tail keeps it until the pass ends): readers skip it there.
+    bool in_written_inbox_run(const TailEntry& m, std::int64_t user) const {
+        return pass_ && m.msg_id <= pass_->through &&
+               (pass_->inbox_done == pass_->inbox.size() || user < pass_->inbox[pass_->inbox_done].user);
+    }
+
+    // The same for the conversation run of `m`'s pair.
+    bool in_written_conversation_run(const TailEntry& m) const {
+        if (!pass_ || m.msg_id > pass_->through) {
+            return false;
+        }
+        if (pass_->pairs_done == pass_->pairs.size()) {
+            return true;
+        }
+        const PairKey& next = pass_->pairs[pass_->pairs_done];
+        return std::pair(std::min(m.from, m.to), std::max(m.from, m.to)) < std::pair(next.lo, next.hi);
     }
 
     result<void> set_meta(std::string_view key, std::uint64_t value) {
@@ -1056,6 +1155,19 @@ private:
                                             "coalesce(client_id, ''), body FROM messages ORDER BY id");
                 constexpr std::size_t batch_size = 256;
                 std::vector<LoggedMessage> batch;
+                // A whole pass over the tail inside this transaction.
+                auto write_pass = [&] {
+                    start_pass();
+                    std::size_t inbox_at = 0;
+                    std::size_t pairs_at = 0;
+                    std::vector<std::uint64_t> new_pairs;
+                    if (auto done = write_runs(*pass_, std::numeric_limits<std::size_t>::max(), inbox_at,
+                                               pairs_at, new_pairs);
+                        !done) {
+                        fail(file, what + ": " + done.error().message());
+                    }
+                    finish_pass();
+                };
                 auto flush = [&] {
                     if (batch.empty()) {
                         return;
@@ -1068,10 +1180,7 @@ private:
                     }
                     batch.clear();
                     if (tail_.size() >= options_.index_pass_messages) {
-                        if (auto done = write_runs(); !done) {
-                            fail(file, what + ": " + done.error().message());
-                        }
-                        finish_pass();
+                        write_pass();
                     }
                 };
                 auto use = legacy.use();
@@ -1099,10 +1208,7 @@ private:
                 }
                 flush();
                 if (!tail_.empty()) {
-                    if (auto done = write_runs(); !done) {
-                        fail(file, what + ": " + done.error().message());
-                    }
-                    finish_pass();
+                    write_pass();
                 }
             }
             exec(db_.get(), file,
@@ -1111,10 +1217,10 @@ private:
             exec(db_.get(), file, "COMMIT", what);
         } catch (...) {
             sqlite3_exec(db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
-            tail_.clear();
-            throw;
+            throw; // the store is not constructed: its members go with it
         }
         tail_.clear();
+        tail_last_.clear();
     }
 
     // The newest msg_id of the conversation of a and b, 0 if it has none.
@@ -1152,7 +1258,7 @@ private:
         const std::uint64_t above = std::max(read_up_to, pruned_through_);
         std::uint64_t unread = 0;
         for (const TailEntry& m : tail_) {
-            if (m.from == peer && m.to == user && m.msg_id > above) {
+            if (m.from == peer && m.to == user && m.msg_id > above && !in_written_conversation_run(m)) {
                 ++unread;
             }
         }
@@ -1318,6 +1424,7 @@ private:
                 return last.error();
             }
             if (*last == 0) {
+                known_pairs_.erase(pair_key(lo, hi)); // a later message needs the rows again
                 auto use = delete_conversation_.use();
                 delete_conversation_.bind(1, lo).bind(2, hi);
                 if (auto done = delete_conversation_.run(); !done) {
@@ -1474,6 +1581,9 @@ private:
     std::vector<TailEntry> tail_;
     boost::unordered_flat_map<std::uint64_t, std::uint64_t> tail_last_; // pair_key -> newest msg_id
     std::chrono::steady_clock::time_point tail_started_; // when the oldest tail message committed
+    std::optional<Pass> pass_; // see Pass
+    // Pairs whose conversations rows this process wrote or found: a pass skips their upsert.
+    boost::unordered_flat_set<std::uint64_t> known_pairs_;
 
     // The idempotency check's memory: fingerprint of (sender, client id) -> newest msg_id, in two
     // generations of a window each (remember_client_ids()). Open addressing: one probe per chat

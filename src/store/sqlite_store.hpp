@@ -46,6 +46,9 @@ struct SqliteOptions {
     // this many messages wait, or the oldest waited a second. Until then readers find them in
     // memory. The bigger the pass, the more entries a run holds and the fewer rows a message costs.
     std::uint64_t index_pass_messages = 32768;
+    // Runs written per slice of a pass (one transaction per maintain() call): what a batch queued
+    // behind a slice waits for.
+    std::size_t index_slice_runs = 256;
 };
 
 // Opens (creating if needed) `data_dir` and parley.db in it, migrating its schema. Runs on the

@@ -613,6 +613,14 @@ TYPED_TEST(MessageStoreContract, ConversationsWithNothingLeftDisappear) {
     EXPECT_EQ(this->prune(t0 + 1000, 100), 3u);
     EXPECT_TRUE(this->conversations("alice").empty());
     EXPECT_TRUE(this->conversations("carol").empty());
+
+    // The pair talks again: a conversation again, with no read mark left from before.
+    this->send("bob", "alice", "again", t0 + 2000);
+    alice = this->conversations("alice");
+    ASSERT_EQ(alice.size(), 1u);
+    EXPECT_EQ(alice[0].peer, "bob");
+    EXPECT_EQ(alice[0].unread, 1u);
+    EXPECT_EQ(alice[0].read_up_to, 0u);
 }
 
 TYPED_TEST(MessageStoreContract, SeqsAndMsgIdsNeverRestartAfterPrune) {

@@ -245,6 +245,51 @@ TEST(SqliteStore, APassWritesOneRunPerUserAndPerConversation) {
     EXPECT_EQ(history->front().msg_id, 4971u); // message 4,970 = 35 * 142, ids from 1
 }
 
+// A pass is written a few runs at a time, one transaction per maintain(), so the batches behind
+// it wait for a slice only. Until its last slice the tail keeps what the slices wrote, and reads
+// skip it there; a stop in the middle of a pass (as after a crash) is finished at the next open.
+TEST(SqliteStore, APassInSlicesChangesNoReadAndAnInterruptedOneIsFinishedAtOpen) {
+    TempDir dir;
+    SqliteOptions slices = small_passes();
+    slices.index_slice_runs = 4;
+    const std::vector<std::string> users{"u0", "u1", "u2", "u3", "u4", "u5", "u6", "v0", "v1", "v2", "v3", "v4"};
+    auto store = open_sqlite_store(dir.path(), slices);
+    ASSERT_TRUE(store->append(many_chats(5000, 7, 5), t0, day).has_value());
+    const auto before = all_msg_ids(*store, users);
+    ASSERT_TRUE(store->maintain().has_value()); // inbox runs of u0..u3
+    EXPECT_EQ(all_msg_ids(*store, users), before) << "no entry lost or found twice";
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_TRUE(store->maintain().has_value()); // the other 8 inbox runs, then 4 of the 35 pairs
+    }
+    EXPECT_EQ(all_msg_ids(*store, users), before);
+    auto history = store->history("u0", "v0", 0, 5000);
+    ASSERT_TRUE(history.has_value());
+    EXPECT_EQ(history->size(), 143u) << "u0-v0 is one of the pairs written";
+    auto unread = store->conversations("v0");
+    ASSERT_TRUE(unread.has_value());
+    ASSERT_EQ(unread->size(), 7u);
+    for (const Conversation& c : *unread) {
+        // u_k meets v0 at i = 35q + r with r = 0, 15, 30, 10, 25, 5, 20 for k = 0..6: 143 times
+        // below 5,000 for r < 30, 142 for u2's r = 30.
+        EXPECT_EQ(c.unread, c.peer == "u2" ? 142u : 143u) << c.peer;
+    }
+    store.reset(); // in the middle of the pass
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "0");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs"), "12");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversation_runs"), "4");
+
+    store = open_sqlite_store(dir.path(), slices);
+    EXPECT_EQ(all_msg_ids(*store, users), before);
+    history = store->history("u0", "v0", 0, 5000);
+    ASSERT_TRUE(history.has_value());
+    EXPECT_EQ(history->size(), 143u);
+    store.reset();
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "5000")
+        << "the open finished the pass";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs"), "12") << "no run twice";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversation_runs"), "35");
+}
+
 // Reads look through the tail in memory: they write nothing and wait for no pass, however long
 // the tail is (ADR 013 made a login's read write its user's rows first).
 TEST(SqliteStore, ReadsDuringALongTailWriteNothing) {

@@ -138,11 +138,13 @@ TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
 }
 
 // The SQLite store reads its newest messages from memory and the rest through the runs its
-// passes write: with a pass whenever 8 messages wait, maintain() before every step and a reopen
-// (which reads the unindexed tail back from the batches) about every tenth, every read mixes both.
-TEST(StoreEquivalence, MemoryAndSqliteAgreeAcrossPassesAndReopens) {
+// passes write: with a pass whenever 8 messages wait, written 2 runs a slice (one slice per
+// maintain(), before every step, so reads come between slices), and a reopen about every tenth
+// step (which reads the tail back from the batches, and finishes a pass cut short), every read
+// mixes both.
+TEST(StoreEquivalence, MemoryAndSqliteAgreeAcrossPassesSlicesAndReopens) {
     testing_support::TempDir dir;
-    const SqliteOptions options{.sync = sqlite_sync::normal, .index_pass_messages = 8};
+    const SqliteOptions options{.sync = sqlite_sync::normal, .index_pass_messages = 8, .index_slice_runs = 2};
     auto memory = make_memory_store();
     std::unique_ptr<MessageStore> sqlite = open_sqlite_store(dir.path(), options);
     int reopens = 0;
