@@ -10,7 +10,8 @@
 //
 // BM_store_sqlite_layout: what SQLite itself allows, with the store's settings (WAL,
 // synchronous=FULL, 16 KiB pages, exclusive locking) but no index at all: one row per message
-// (the store's `messages` table), or one row per batch holding the batch as a blob. ADR 013 uses
+// (schema version 2's `messages` table), or one row per batch holding the batch as a blob (the
+// `batches` table of version 3, ADR 014). ADR 013 uses
 // these to bound what a one-row-per-message SQLite store can reach.
 //
 // Read "CPU" as the storage thread's CPU per batch (fdatasync waits are not CPU) and

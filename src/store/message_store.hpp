@@ -130,8 +130,8 @@ public:
         return marks->front();
     }
 
-    // Deferred work the store wants done between batches (SQLite: indexing the newest messages,
-    // ADR 008); it decides itself whether any is due. Called by the storage thread after a batch's
+    // Deferred work the store wants done between batches (SQLite: a slice of an index pass over
+    // the newest messages, ADR 014); it decides itself whether any is due. Called by the storage thread after a batch's
     // results went out, and at least once a second.
     virtual boost::system::result<void> maintain() = 0;
 

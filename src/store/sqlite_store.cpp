@@ -4,6 +4,7 @@
 // Failures at open throw (a startup error); failures afterwards are error_codes of sqlite_category.
 #include "store/sqlite_store.hpp"
 
+#include "store/client_id_memory.hpp"
 #include "store/data_dir_lock.hpp"
 #include "store/file_io.hpp"
 #include "store/journal_format.hpp"
@@ -342,7 +343,7 @@ public:
             }
             if (idempotency_window_ms > 0) {
                 for (const auto& [fingerprint, msg_id] : pending_client_ids_) {
-                    recent_client_ids_.insert_or_assign(fingerprint, msg_id);
+                    client_ids_.remember(fingerprint, msg_id);
                 }
             }
             for (const LoggedMessage& m : pending_) {
@@ -836,14 +837,9 @@ private:
     // fingerprint names a candidate (in this batch, or remembered), the message itself confirms it.
     result<std::optional<StoredMessage>> find_duplicate(std::int64_t sender, const std::string& client_id,
                                                         std::uint64_t fingerprint, std::int64_t oldest_ts) {
-        std::uint64_t candidate = 0;
-        if (const auto it = pending_client_ids_.find(fingerprint); it != pending_client_ids_.end()) {
-            candidate = it->second;
-        } else if (const auto recent = recent_client_ids_.find(fingerprint); recent != recent_client_ids_.end()) {
-            candidate = recent->second;
-        } else if (const auto older = older_client_ids_.find(fingerprint); older != older_client_ids_.end()) {
-            candidate = older->second;
-        }
+        const auto in_batch = pending_client_ids_.find(fingerprint);
+        const std::uint64_t candidate =
+            in_batch != pending_client_ids_.end() ? in_batch->second : client_ids_.find(fingerprint);
         if (candidate == 0) {
             return std::optional<StoredMessage>();
         }
@@ -864,11 +860,9 @@ private:
     }
 
     // Fills the idempotency check's memory once, at the first append that checks: the client-id
-    // runs of the window and the tail. After that, ages it: fingerprints live in two
-    // generations of a window each, so memory holds at most two windows' worth and never less
-    // than one.
+    // runs whose newest message is within the window, and the tail. Then ages it.
     result<void> remember_client_ids(std::int64_t now_ms, std::int64_t window_ms) {
-        if (!client_ids_loaded_) {
+        if (!client_ids_.loaded()) {
             auto use = select_client_id_runs_.use();
             select_client_id_runs_.bind(1, window_start(now_ms, window_ms));
             std::vector<log_rows::ClientIdRef> run;
@@ -885,30 +879,18 @@ private:
                     return damaged_row();
                 }
                 for (const auto& e : run) {
-                    remember_client_id(e.fingerprint, e.msg_id);
+                    client_ids_.remember(e.fingerprint, e.msg_id);
                 }
             }
             for (const TailEntry& m : tail_) {
                 if (m.client_id_fingerprint != 0) {
-                    remember_client_id(m.client_id_fingerprint, m.msg_id);
+                    client_ids_.remember(m.client_id_fingerprint, m.msg_id);
                 }
             }
-            client_ids_loaded_ = true;
-            generation_started_ms_ = now_ms;
+            client_ids_.mark_loaded(now_ms);
         }
-        if (now_ms - generation_started_ms_ >= window_ms) {
-            older_client_ids_ = std::move(recent_client_ids_);
-            recent_client_ids_.clear();
-            generation_started_ms_ = now_ms;
-        }
+        client_ids_.age(now_ms, window_ms);
         return {};
-    }
-
-    void remember_client_id(std::uint64_t fingerprint, std::uint64_t msg_id) {
-        auto [it, inserted] = recent_client_ids_.try_emplace(fingerprint, msg_id);
-        if (!inserted) {
-            it->second = std::max(it->second, msg_id);
-        }
     }
 
     // Reads the batches past indexed_through_ back into the tail (at open).
@@ -1585,13 +1567,7 @@ private:
     // Pairs whose conversations rows this process wrote or found: a pass skips their upsert.
     boost::unordered_flat_set<std::uint64_t> known_pairs_;
 
-    // The idempotency check's memory: fingerprint of (sender, client id) -> newest msg_id, in two
-    // generations of a window each (remember_client_ids()). Open addressing: one probe per chat
-    // with an id, no node per entry.
-    bool client_ids_loaded_ = false;
-    std::int64_t generation_started_ms_ = 0;
-    boost::unordered_flat_map<std::uint64_t, std::uint64_t> recent_client_ids_;
-    boost::unordered_flat_map<std::uint64_t, std::uint64_t> older_client_ids_;
+    ClientIdMemory client_ids_; // the idempotency check's candidates (remember_client_ids())
 
     // The append() in progress: its messages (the batch row) and client ids, which join the tail
     // and the memory above once it commits.

@@ -1,0 +1,53 @@
+#include "store/client_id_memory.hpp"
+
+#include <algorithm>
+#include <initializer_list>
+#include <utility>
+
+namespace parley::store {
+
+void ClientIdMemory::remember(std::uint64_t fingerprint, std::uint64_t msg_id) {
+    auto [it, inserted] = current_[part_of(fingerprint)].try_emplace(fingerprint, msg_id);
+    if (!inserted) {
+        it->second = std::max(it->second, msg_id);
+    }
+}
+
+std::uint64_t ClientIdMemory::find(std::uint64_t fingerprint) const {
+    const std::size_t part = part_of(fingerprint);
+    if (const auto it = current_[part].find(fingerprint); it != current_[part].end()) {
+        return it->second;
+    }
+    if (const auto it = previous_[part].find(fingerprint); it != previous_[part].end()) {
+        return it->second;
+    }
+    return 0;
+}
+
+void ClientIdMemory::age(std::int64_t now_ms, std::int64_t window_ms) {
+    if (now_ms - current_started_ms_ < window_ms) {
+        return;
+    }
+    previous_ = std::move(current_);
+    for (Part& part : current_) {
+        part.clear();
+    }
+    current_started_ms_ = now_ms;
+}
+
+void ClientIdMemory::mark_loaded(std::int64_t now_ms) {
+    loaded_ = true;
+    current_started_ms_ = now_ms;
+}
+
+std::size_t ClientIdMemory::size() const {
+    std::size_t n = 0;
+    for (const Generation* generation : {&current_, &previous_}) {
+        for (const Part& part : *generation) {
+            n += part.size();
+        }
+    }
+    return n;
+}
+
+} // namespace parley::store
