@@ -1,7 +1,9 @@
-// The SQLite store. Opening: lock, check, migrate, then prepare every statement once. After that
-// this object is the database's only writer, which is what lets it keep the next msg_id and each
-// user's next seq in memory; it must therefore never share parley.db with another connection.
-// Failures at open throw (a startup error); failures afterwards are error_codes of sqlite_category.
+// The SQLite store, schema version 3 (ADR 014). Opening: lock, check and migrate
+// (sqlite_message_db.hpp), then prepare every statement once. After that this object is the
+// database's only writer, which is what lets it keep the next msg_id, each user's next seq, the
+// unindexed tail and the idempotency memory in memory; it must therefore never share parley.db
+// with another connection. Failures at open throw (a startup error); failures afterwards are
+// error_codes of sqlite_category.
 #include "store/sqlite_store.hpp"
 
 #include "store/client_id_memory.hpp"
@@ -9,8 +11,8 @@
 #include "store/file_io.hpp"
 #include "store/journal_format.hpp"
 #include "store/log_rows.hpp"
+#include "store/sqlite_message_db.hpp"
 #include "store/sqlite_error.hpp"
-#include "store/sqlite_schema.hpp"
 #include "store/sqlite_startup.hpp"
 #include "store/sqlite_statement.hpp"
 
@@ -49,132 +51,6 @@ std::int64_t window_start(std::int64_t now_ms, std::int64_t window_ms) {
     return now_ms < lowest + window_ms ? lowest : now_ms - window_ms;
 }
 
-// --- opening -------------------------------------------------------------------------------------
-
-// The message store's file, as startup errors name it.
-StartupFile startup_file(const fs::path& file) {
-    return StartupFile{"message store " + file.string(), "in use by another process"};
-}
-
-// Checks what is in the file before anything writes to it, then brings it to the latest schema.
-void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& options) {
-    // Busy timeout 0: another process holding the database is reported at once, not waited on.
-    sqlite3_busy_timeout(db, 0);
-    // Exclusive locking: nothing else may write behind our in-memory counters (a sqlite3 shell
-    // ignoring parley.lock included), and WAL then keeps its index in our heap, not a -shm file.
-    exec(db, startup_file(file), "PRAGMA locking_mode = EXCLUSIVE", "cannot set the locking mode");
-
-    // The first read of the file: random bytes fail here with SQLITE_NOTADB, before any write.
-    const std::int64_t version =
-        query_int(db, startup_file(file), "PRAGMA user_version", "cannot read the schema version");
-    const std::int64_t application_id =
-        query_int(db, startup_file(file), "PRAGMA application_id", "cannot read the application id");
-    if (version > latest_schema_version()) {
-        fail(startup_file(file), "written by a newer Parley (schema version " + std::to_string(version) +
-                                     ", this binary knows up to " + std::to_string(latest_schema_version()) +
-                                     "); upgrade Parley or use another data directory");
-    }
-    if (version == 0) {
-        if (query_int(db, startup_file(file), "SELECT count(*) FROM sqlite_schema",
-                      "cannot read the schema") != 0) {
-            fail(startup_file(file),
-                 "not a Parley database (it has tables but no Parley schema version); refusing to touch it");
-        }
-    } else if (application_id != parley_application_id) {
-        fail(startup_file(file), "not a Parley database (application_id " + std::to_string(application_id) +
-                                     "); refusing to touch it");
-    }
-
-    if (options.check_at_open && version > 0) {
-        std::string verdict =
-            query_text(db, startup_file(file), "PRAGMA quick_check(1)", "integrity check failed");
-        if (verdict != "ok") {
-            // quick_check's report spans lines ("*** in database main ***\nPage 7: ..."); keep the
-            // error to the one line main prints.
-            std::replace(verdict.begin(), verdict.end(), '\n', ' ');
-            fail(startup_file(file),
-                 "database is corrupt (quick_check: " + verdict + "); restore it from a backup");
-        }
-    }
-
-    if (version == 0) {
-        // Only an empty file takes a page size; in WAL mode it is fixed from then on.
-        exec(db, startup_file(file), "PRAGMA page_size = " + std::to_string(options.new_file_page_bytes),
-             "cannot set the page size");
-    }
-    const std::string mode =
-        query_text(db, startup_file(file), "PRAGMA journal_mode = WAL", "cannot switch to WAL mode");
-    if (mode != "wal") {
-        fail(startup_file(file), "cannot switch to WAL mode (journal mode is " + mode + ")");
-    }
-    exec(db, startup_file(file),
-         std::string("PRAGMA synchronous = ") + (options.sync == sqlite_sync::full ? "FULL" : "NORMAL"),
-         "cannot set synchronous");
-    exec(db, startup_file(file), "PRAGMA cache_size = -" + std::to_string(options.cache_bytes / 1024),
-         "cannot set cache_size");
-    const std::int64_t page_bytes =
-        query_int(db, startup_file(file), "PRAGMA page_size", "cannot read the page size");
-    exec(db, startup_file(file),
-         "PRAGMA wal_autocheckpoint = " + std::to_string(std::max<std::int64_t>(
-                                              1, static_cast<std::int64_t>(options.wal_autocheckpoint_bytes) /
-                                                     std::max<std::int64_t>(page_bytes, 512))),
-         "cannot set wal_autocheckpoint");
-
-    for (const Migration& migration : sqlite_migrations()) {
-        if (migration.version <= version) {
-            continue;
-        }
-        const std::string what = "migrating the schema to version " + std::to_string(migration.version);
-        exec(db, startup_file(file), "BEGIN IMMEDIATE", what);
-        const int rc = sqlite3_exec(db, std::string(migration.sql).c_str(), nullptr, nullptr, nullptr);
-        if (rc != SQLITE_OK) {
-            const std::string cause = describe(startup_file(file), db, rc);
-            sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
-            fail(startup_file(file), what + ": " + cause);
-        }
-        exec(db, startup_file(file),
-             "PRAGMA user_version = " + std::to_string(migration.version) +
-                 "; PRAGMA application_id = " + std::to_string(parley_application_id),
-             what);
-        exec(db, startup_file(file), "COMMIT", what);
-    }
-    // Take the write lock now (exclusive mode keeps it until close) so that nothing can come
-    // between opening and the first append().
-    exec(db, startup_file(file), "BEGIN IMMEDIATE; COMMIT", "cannot lock the database for writing");
-}
-
-// The connection handle, opened, checked and migrated, so that statements can be prepared against
-// the schema as soon as it exists. sqlite3_close_v2 waits for statements still alive, so member
-// order in the store cannot turn into a leaked handle.
-class Connection {
-public:
-    Connection(const fs::path& file, const SqliteOptions& options) {
-        // NOMUTEX: one thread uses the connection, so SQLite's own per-call mutex is pure cost.
-        const int rc = sqlite3_open_v2(
-            file.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
-        if (rc != SQLITE_OK) {
-            const std::string cause = db_ == nullptr ? sqlite3_errstr(rc) : sqlite3_errmsg(db_);
-            sqlite3_close_v2(db_);
-            fail(startup_file(file), "cannot open: " + cause);
-        }
-        sqlite3_extended_result_codes(db_, 1);
-        try {
-            check_and_migrate(db_, file, options);
-        } catch (...) {
-            sqlite3_close_v2(db_);
-            throw;
-        }
-    }
-    ~Connection() { sqlite3_close_v2(db_); }
-    Connection(const Connection&) = delete;
-    Connection& operator=(const Connection&) = delete;
-
-    sqlite3* get() const { return db_; }
-
-private:
-    sqlite3* db_ = nullptr;
-};
-
 // --- the store -----------------------------------------------------------------------------------
 
 using log_rows::LoggedMessage;
@@ -210,7 +86,7 @@ public:
     bool waits_on_io() const override { return true; }
 
     SqliteStore(const fs::path& data_dir, const SqliteOptions& options)
-        : file_(data_dir / sqlite_db_file), lock_(data_dir / data_dir_lock_file, startup_file(file_).label),
+        : file_(data_dir / sqlite_db_file), lock_(data_dir / data_dir_lock_file, message_store_file(file_).label),
           db_(file_, options), begin_(db_.get(), "BEGIN IMMEDIATE"), commit_(db_.get(), "COMMIT"),
           rollback_(db_.get(), "ROLLBACK"),
           user_by_name_(db_.get(), "SELECT id, pushed_seq, max(seq_floor, coalesce((SELECT last_seq FROM "
@@ -265,32 +141,32 @@ public:
           options_(options) {
         import_version_2();
         next_msg_id_ =
-            static_cast<std::uint64_t>(query_int(db_.get(), startup_file(file_),
+            static_cast<std::uint64_t>(query_int(db_.get(), message_store_file(file_),
                                                  "SELECT max(coalesce((SELECT max(last_id) FROM batches), 0), "
                                                  "(SELECT value FROM meta WHERE key = 'msg_id_floor'))",
                                                  "cannot read the last msg_id")) +
             1;
         indexed_through_ = static_cast<std::uint64_t>(
-            query_int(db_.get(), startup_file(file_), "SELECT value FROM meta WHERE key = 'indexed_through'",
+            query_int(db_.get(), message_store_file(file_), "SELECT value FROM meta WHERE key = 'indexed_through'",
                       "cannot read how far the indexes go"));
         pruned_through_ = static_cast<std::uint64_t>(
-            query_int(db_.get(), startup_file(file_), "SELECT value FROM meta WHERE key = 'pruned_through'",
+            query_int(db_.get(), message_store_file(file_), "SELECT value FROM meta WHERE key = 'pruned_through'",
                       "cannot read how far retention went"));
         // What the last run committed but did not index yet (it stopped, or was killed) is the
         // tail again, in memory, and its users' seqs count.
         if (auto loaded = load_tail(); !loaded) {
-            fail(startup_file(file_), "cannot read the newest messages: " + loaded.error().message());
+            fail(message_store_file(file_), "cannot read the newest messages: " + loaded.error().message());
         }
         // Runs past indexed_through: the last run stopped in the middle of a pass. Readers would
         // find those messages twice (in the runs and the tail), so the pass is finished now.
         const std::string through = std::to_string(indexed_through_);
         if (!tail_.empty() &&
-            query_int(db_.get(), startup_file(file_),
+            query_int(db_.get(), message_store_file(file_),
                       "SELECT EXISTS (SELECT 1 FROM inbox_runs WHERE last_msg_id > " + through +
                           ") OR EXISTS (SELECT 1 FROM conversation_runs WHERE last_id > " + through + ")",
                       "cannot read the runs") != 0) {
             if (auto indexed = index_tail(); !indexed) {
-                fail(startup_file(file_), "cannot finish an interrupted pass: " + indexed.error().message());
+                fail(message_store_file(file_), "cannot finish an interrupted pass: " + indexed.error().message());
             }
         }
     }
@@ -1124,7 +1000,7 @@ private:
     // Moves a version 2 database's messages into batches and runs and drops its tables, in one
     // transaction (at open; see sqlite_schema.cpp). Ids, timestamps, seqs and client ids are kept.
     void import_version_2() {
-        const StartupFile file = startup_file(file_);
+        const StartupFile file = message_store_file(file_);
         if (query_int(db_.get(), file, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'messages'",
                       "cannot read the schema") == 0) {
             return;
@@ -1538,7 +1414,7 @@ private:
 
     fs::path file_;
     DataDirLock lock_; // released last: the database is closed before another process may open it
-    Connection db_;
+    MessageDb db_;
     Statement begin_, commit_, rollback_;
     Statement user_by_name_, user_by_id_, insert_user_, update_pushed_seq_;
     Statement insert_batch_, batch_holding_, batches_after_, oldest_batch_, delete_batch_;
@@ -1584,10 +1460,10 @@ std::unique_ptr<MessageStore> open_sqlite_store(const fs::path& data_dir, Sqlite
     std::error_code ec;
     fs::create_directories(data_dir, ec);
     if (ec) {
-        fail(startup_file(data_dir / sqlite_db_file), "cannot create the data directory: " + ec.message());
+        fail(message_store_file(data_dir / sqlite_db_file), "cannot create the data directory: " + ec.message());
     }
     if (fs::exists(data_dir / journal::file_name)) {
-        fail(startup_file(data_dir / sqlite_db_file),
+        fail(message_store_file(data_dir / sqlite_db_file),
              "the directory holds a journal message store (messages.journal); start with --store journal, "
              "or give the SQLite store a --data-dir of its own");
     }
@@ -1596,7 +1472,7 @@ std::unique_ptr<MessageStore> open_sqlite_store(const fs::path& data_dir, Sqlite
     // durable too, or a power cut could lose the file that holds the first acked commits. (The
     // WAL file then stays for as long as the store is open; checkpoints reuse it.)
     if (const boost::system::error_code error = sync_directory(data_dir)) {
-        fail(startup_file(data_dir / sqlite_db_file), "cannot sync the data directory: " + error.message());
+        fail(message_store_file(data_dir / sqlite_db_file), "cannot sync the data directory: " + error.message());
     }
     return store;
 }
