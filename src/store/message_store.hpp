@@ -131,8 +131,8 @@ public:
     }
 
     // Deferred work the store wants done between batches (SQLite: a slice of an index pass over
-    // the newest messages, ADR 014); it decides itself whether any is due. Called by the storage thread after a batch's
-    // results went out, and at least once a second.
+    // the newest messages, ADR 014); it decides itself whether any is due. Called by the storage
+    // thread after a batch's results went out, and at least once a second.
     virtual boost::system::result<void> maintain() = 0;
 
     // Deletes up to `max_messages` messages older than `before_ms` (and their inbox entries);

@@ -33,9 +33,10 @@ void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& o
     const std::int64_t application_id =
         query_int(db, message_store_file(file), "PRAGMA application_id", "cannot read the application id");
     if (version > latest_schema_version()) {
-        fail(message_store_file(file), "written by a newer Parley (schema version " + std::to_string(version) +
-                                     ", this binary knows up to " + std::to_string(latest_schema_version()) +
-                                     "); upgrade Parley or use another data directory");
+        fail(message_store_file(file), "written by a newer Parley (schema version " +
+                                           std::to_string(version) + ", this binary knows up to " +
+                                           std::to_string(latest_schema_version()) +
+                                           "); upgrade Parley or use another data directory");
     }
     if (version == 0) {
         if (query_int(db, message_store_file(file), "SELECT count(*) FROM sqlite_schema",
@@ -44,8 +45,8 @@ void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& o
                  "not a Parley database (it has tables but no Parley schema version); refusing to touch it");
         }
     } else if (application_id != parley_application_id) {
-        fail(message_store_file(file), "not a Parley database (application_id " + std::to_string(application_id) +
-                                     "); refusing to touch it");
+        fail(message_store_file(file), "not a Parley database (application_id " +
+                                           std::to_string(application_id) + "); refusing to touch it");
     }
 
     if (options.check_at_open && version > 0) {
@@ -62,8 +63,8 @@ void check_and_migrate(sqlite3* db, const fs::path& file, const SqliteOptions& o
 
     if (version == 0) {
         // Only an empty file takes a page size; in WAL mode it is fixed from then on.
-        exec(db, message_store_file(file), "PRAGMA page_size = " + std::to_string(options.new_file_page_bytes),
-             "cannot set the page size");
+        exec(db, message_store_file(file),
+             "PRAGMA page_size = " + std::to_string(options.new_file_page_bytes), "cannot set the page size");
     }
     const std::string mode =
         query_text(db, message_store_file(file), "PRAGMA journal_mode = WAL", "cannot switch to WAL mode");

@@ -9,10 +9,11 @@
 #include "store/client_id_memory.hpp"
 #include "store/data_dir_lock.hpp"
 #include "store/file_io.hpp"
+#include "store/index_pass.hpp"
 #include "store/journal_format.hpp"
 #include "store/log_rows.hpp"
-#include "store/sqlite_message_db.hpp"
 #include "store/sqlite_error.hpp"
+#include "store/sqlite_message_db.hpp"
 #include "store/sqlite_startup.hpp"
 #include "store/sqlite_statement.hpp"
 
@@ -60,21 +61,37 @@ boost::system::error_code damaged_row() {
     return make_sqlite_error(SQLITE_CORRUPT);
 }
 
-// A tail message as readers and the next pass need it: where it goes, not what it says. Its text
-// stays in its batch row, so the tail's memory does not grow with the texts' size.
-struct TailEntry {
-    std::uint64_t msg_id = 0;
-    std::int64_t ts_ms = 0;
-    std::int64_t from = 0;
-    std::int64_t to = 0;
-    std::uint64_t from_seq = 0;
-    std::uint64_t to_seq = 0;
-    std::uint64_t client_id_fingerprint = 0; // 0: it came without a client id
-};
+// Steps `statement` (bound, and reset by the caller's Use) through its rows, calling `on_row()`
+// for each until it returns false; returns the first failed step's error.
+template <class OnRow> result<void> each_row(Statement& statement, OnRow&& on_row) {
+    for (;;) {
+        auto row = statement.step();
+        if (!row) {
+            return row.error();
+        }
+        if (!*row || !on_row()) {
+            return {};
+        }
+    }
+}
 
-TailEntry tail_entry(const LoggedMessage& m) {
-    return {m.msg_id,   m.ts_ms,    m.from, m.to, m.from_seq, m.to_seq,
-            m.client_id.empty() ? 0 : log_rows::client_id_fingerprint(m.from, m.client_id)};
+// The same for rows whose first column is a run (or a batch) that `decode` reads into `out`:
+// `on_run(out)` for each, until it returns false. A row that does not decode is SQLITE_CORRUPT.
+template <class Item, class Decode, class OnRun>
+result<void> each_run(Statement& statement, Decode&& decode, std::vector<Item>& out, OnRun&& on_run) {
+    bool damaged = false;
+    auto done = each_row(statement, [&] {
+        out.clear();
+        if (!decode(statement.blob(0), out)) {
+            damaged = true;
+            return false;
+        }
+        return on_run(out);
+    });
+    if (!done || !damaged) {
+        return done;
+    }
+    return damaged_row();
 }
 
 std::uint64_t pair_key(std::int64_t a, std::int64_t b) {
@@ -86,8 +103,9 @@ public:
     bool waits_on_io() const override { return true; }
 
     SqliteStore(const fs::path& data_dir, const SqliteOptions& options)
-        : file_(data_dir / sqlite_db_file), lock_(data_dir / data_dir_lock_file, message_store_file(file_).label),
-          db_(file_, options), begin_(db_.get(), "BEGIN IMMEDIATE"), commit_(db_.get(), "COMMIT"),
+        : file_(data_dir / sqlite_db_file),
+          lock_(data_dir / data_dir_lock_file, message_store_file(file_).label), db_(file_, options),
+          begin_(db_.get(), "BEGIN IMMEDIATE"), commit_(db_.get(), "COMMIT"),
           rollback_(db_.get(), "ROLLBACK"),
           user_by_name_(db_.get(), "SELECT id, pushed_seq, max(seq_floor, coalesce((SELECT last_seq FROM "
                                    "inbox_runs WHERE user = users.id ORDER BY first_seq DESC LIMIT 1), 0)) "
@@ -97,41 +115,48 @@ public:
                                  "FROM users WHERE id = ?1"),
           insert_user_(db_.get(), "INSERT INTO users (name) VALUES (?1)"),
           update_pushed_seq_(db_.get(), "UPDATE users SET pushed_seq = max(pushed_seq, ?2) WHERE id = ?1"),
-          insert_batch_(db_.get(), "INSERT INTO batches (first_id, last_id, last_ts, body) VALUES (?1, ?2, ?3, ?4)"),
+          insert_batch_(db_.get(),
+                        "INSERT INTO batches (first_id, last_id, last_ts, body) VALUES (?1, ?2, ?3, ?4)"),
           batch_holding_(db_.get(), "SELECT first_id, last_id, body FROM batches WHERE first_id <= ?1 "
                                     "ORDER BY first_id DESC LIMIT 1"),
           batches_after_(db_.get(), "SELECT body FROM batches WHERE first_id > ?1 ORDER BY first_id"),
           oldest_batch_(db_.get(), "SELECT first_id, body FROM batches ORDER BY first_id LIMIT 1"),
           delete_batch_(db_.get(), "DELETE FROM batches WHERE first_id = ?1"),
-          insert_inbox_run_(db_.get(), "INSERT OR REPLACE INTO inbox_runs (user, first_seq, last_seq, last_msg_id, entries) "
-                                       "VALUES (?1, ?2, ?3, ?4, ?5)"),
+          insert_inbox_run_(
+              db_.get(),
+              "INSERT OR REPLACE INTO inbox_runs (user, first_seq, last_seq, last_msg_id, entries) "
+              "VALUES (?1, ?2, ?3, ?4, ?5)"),
           select_inbox_runs_(db_.get(), "SELECT entries FROM inbox_runs WHERE user = ?1 AND last_seq > ?2 "
                                         "ORDER BY first_seq"),
-          insert_conversation_run_(db_.get(), "INSERT OR REPLACE INTO conversation_runs (lo, hi, first_id, last_id, entries) "
-                                              "VALUES (?1, ?2, ?3, ?4, ?5)"),
+          insert_conversation_run_(
+              db_.get(), "INSERT OR REPLACE INTO conversation_runs (lo, hi, first_id, last_id, entries) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5)"),
           select_history_runs_(db_.get(), "SELECT entries FROM conversation_runs WHERE lo = ?1 AND hi = ?2 "
                                           "AND first_id < ?3 ORDER BY first_id DESC"),
           select_unread_runs_(db_.get(), "SELECT entries FROM conversation_runs WHERE lo = ?1 AND hi = ?2 "
                                          "AND last_id > ?3"),
           conversation_last_(db_.get(), "SELECT last_id FROM conversation_runs WHERE lo = ?1 AND hi = ?2 "
                                         "ORDER BY first_id DESC LIMIT 1"),
-          insert_client_id_run_(db_.get(), "INSERT OR REPLACE INTO client_id_runs (first_id, last_id, last_ts, entries) "
-                                           "VALUES (?1, ?2, ?3, ?4)"),
+          insert_client_id_run_(db_.get(),
+                                "INSERT OR REPLACE INTO client_id_runs (first_id, last_id, last_ts, entries) "
+                                "VALUES (?1, ?2, ?3, ?4)"),
           select_client_id_runs_(db_.get(), "SELECT entries FROM client_id_runs WHERE last_ts >= ?1"),
           select_peers_(db_.get(), "SELECT peer FROM conversations WHERE user = ?1"),
           insert_conversation_(db_.get(), "INSERT INTO conversations (user, peer) VALUES (?1, ?2) "
                                           "ON CONFLICT (user, peer) DO NOTHING"),
-          select_marks_(db_.get(),
-                        "SELECT read_up_to, delivered_up_to FROM conversations WHERE user = ?1 AND peer = ?2"),
-          upsert_marks_(db_.get(), "INSERT INTO conversations (user, peer, read_up_to, delivered_up_to) "
-                                   "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user, peer) DO UPDATE SET "
-                                   "read_up_to = excluded.read_up_to, delivered_up_to = excluded.delivered_up_to"),
+          select_marks_(
+              db_.get(),
+              "SELECT read_up_to, delivered_up_to FROM conversations WHERE user = ?1 AND peer = ?2"),
+          upsert_marks_(db_.get(),
+                        "INSERT INTO conversations (user, peer, read_up_to, delivered_up_to) "
+                        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (user, peer) DO UPDATE SET "
+                        "read_up_to = excluded.read_up_to, delivered_up_to = excluded.delivered_up_to"),
           set_meta_(db_.get(), "UPDATE meta SET value = ?2 WHERE key = ?1"),
           raise_msg_id_floor_(db_.get(), "UPDATE meta SET value = max(value, ?1) WHERE key = 'msg_id_floor'"),
-          raise_seq_floors_(db_.get(),
-                            "UPDATE users SET seq_floor = max(seq_floor, (SELECT max(last_seq) FROM inbox_runs "
-                            "AS r WHERE r.user = users.id AND r.last_msg_id <= ?1)) "
-                            "WHERE id IN (SELECT user FROM inbox_runs WHERE last_msg_id <= ?1)"),
+          raise_seq_floors_(
+              db_.get(), "UPDATE users SET seq_floor = max(seq_floor, (SELECT max(last_seq) FROM inbox_runs "
+                         "AS r WHERE r.user = users.id AND r.last_msg_id <= ?1)) "
+                         "WHERE id IN (SELECT user FROM inbox_runs WHERE last_msg_id <= ?1)"),
           delete_inbox_runs_(db_.get(), "DELETE FROM inbox_runs WHERE last_msg_id <= ?1"),
           pruned_pairs_(db_.get(), "SELECT DISTINCT lo, hi FROM conversation_runs WHERE last_id <= ?1"),
           delete_conversation_runs_(db_.get(), "DELETE FROM conversation_runs WHERE last_id <= ?1"),
@@ -140,18 +165,18 @@ public:
                                           "WHERE (user = ?1 AND peer = ?2) OR (user = ?2 AND peer = ?1)"),
           options_(options) {
         import_version_2();
-        next_msg_id_ =
-            static_cast<std::uint64_t>(query_int(db_.get(), message_store_file(file_),
-                                                 "SELECT max(coalesce((SELECT max(last_id) FROM batches), 0), "
-                                                 "(SELECT value FROM meta WHERE key = 'msg_id_floor'))",
-                                                 "cannot read the last msg_id")) +
-            1;
-        indexed_through_ = static_cast<std::uint64_t>(
-            query_int(db_.get(), message_store_file(file_), "SELECT value FROM meta WHERE key = 'indexed_through'",
-                      "cannot read how far the indexes go"));
-        pruned_through_ = static_cast<std::uint64_t>(
-            query_int(db_.get(), message_store_file(file_), "SELECT value FROM meta WHERE key = 'pruned_through'",
-                      "cannot read how far retention went"));
+        next_msg_id_ = static_cast<std::uint64_t>(
+                           query_int(db_.get(), message_store_file(file_),
+                                     "SELECT max(coalesce((SELECT max(last_id) FROM batches), 0), "
+                                     "(SELECT value FROM meta WHERE key = 'msg_id_floor'))",
+                                     "cannot read the last msg_id")) +
+                       1;
+        indexed_through_ = static_cast<std::uint64_t>(query_int(
+            db_.get(), message_store_file(file_), "SELECT value FROM meta WHERE key = 'indexed_through'",
+            "cannot read how far the indexes go"));
+        pruned_through_ = static_cast<std::uint64_t>(query_int(
+            db_.get(), message_store_file(file_), "SELECT value FROM meta WHERE key = 'pruned_through'",
+            "cannot read how far retention went"));
         // What the last run committed but did not index yet (it stopped, or was killed) is the
         // tail again, in memory, and its users' seqs count.
         if (auto loaded = load_tail(); !loaded) {
@@ -166,7 +191,8 @@ public:
                           ") OR EXISTS (SELECT 1 FROM conversation_runs WHERE last_id > " + through + ")",
                       "cannot read the runs") != 0) {
             if (auto indexed = index_tail(); !indexed) {
-                fail(message_store_file(file_), "cannot finish an interrupted pass: " + indexed.error().message());
+                fail(message_store_file(file_),
+                     "cannot finish an interrupted pass: " + indexed.error().message());
             }
         }
     }
@@ -264,23 +290,17 @@ public:
             auto use = select_inbox_runs_.use();
             select_inbox_runs_.bind(1, id).bind(2, since_seq);
             std::vector<log_rows::InboxEntryRef> run;
-            while (refs.size() < limit) {
-                auto row = select_inbox_runs_.step();
-                if (!row) {
-                    return row.error();
-                }
-                if (!*row) {
-                    break;
-                }
-                run.clear();
-                if (!log_rows::decode_inbox_run(select_inbox_runs_.blob(0), run)) {
-                    return damaged_row();
-                }
-                for (const auto& e : run) {
-                    if (e.seq > since_seq && e.msg_id > pruned_through_ && refs.size() < limit) {
-                        refs.push_back(e);
+            auto read =
+                each_run(select_inbox_runs_, log_rows::decode_inbox_run, run, [&](const auto& in_run) {
+                    for (const auto& e : in_run) {
+                        if (e.seq > since_seq && e.msg_id > pruned_through_ && refs.size() < limit) {
+                            refs.push_back(e);
+                        }
                     }
-                }
+                    return refs.size() < limit;
+                });
+            if (!read) {
+                return read.error();
             }
         }
         for (const TailEntry& m : tail_) {
@@ -362,23 +382,17 @@ public:
             auto use = select_history_runs_.use();
             select_history_runs_.bind(1, lo).bind(2, hi).bind(3, std::min(bound, max_id));
             std::vector<log_rows::ConversationEntryRef> run;
-            while (ids.size() < limit) {
-                auto row = select_history_runs_.step();
-                if (!row) {
-                    return row.error();
-                }
-                if (!*row) {
-                    break;
-                }
-                run.clear();
-                if (!log_rows::decode_conversation_run(select_history_runs_.blob(0), run)) {
-                    return damaged_row();
-                }
-                for (auto e = run.rbegin(); e != run.rend() && ids.size() < limit; ++e) {
-                    if (e->msg_id < bound && e->msg_id > pruned_through_) {
-                        ids.push_back(e->msg_id);
+            auto read = each_run(
+                select_history_runs_, log_rows::decode_conversation_run, run, [&](const auto& entries) {
+                    for (auto e = entries.rbegin(); e != entries.rend() && ids.size() < limit; ++e) {
+                        if (e->msg_id < bound && e->msg_id > pruned_through_) {
+                            ids.push_back(e->msg_id);
+                        }
                     }
-                }
+                    return ids.size() < limit;
+                });
+            if (!read) {
+                return read.error();
             }
         }
         BatchReader batches(*this);
@@ -408,15 +422,12 @@ public:
         {
             auto use = select_peers_.use();
             select_peers_.bind(1, id);
-            for (;;) {
-                auto row = select_peers_.step();
-                if (!row) {
-                    return row.error();
-                }
-                if (!*row) {
-                    break;
-                }
+            auto read = each_row(select_peers_, [&] {
                 peers.push_back(select_peers_.int64(0));
+                return true;
+            });
+            if (!read) {
+                return read.error();
             }
         }
         for (const TailEntry& m : tail_) {
@@ -491,7 +502,8 @@ public:
     }
 
 private:
-    static constexpr std::uint64_t max_id = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    static constexpr std::uint64_t max_id =
+        static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
 
     struct User {
         std::int64_t id = 0;
@@ -502,27 +514,6 @@ private:
         // Undo state for a failed append(): last_seq before the batch with this epoch touched it.
         std::uint64_t batch_epoch = 0;
         std::uint64_t last_seq_before_batch = 0;
-    };
-
-    // The pass in progress (maintain()): it covers tail_[0, tail_count) and has committed the
-    // runs of inbox[0, inbox_done) and pairs[0, pairs_done); the tail keeps those messages until
-    // its last slice, and readers skip what a committed slice holds.
-    struct InboxKey {
-        std::int64_t user;
-        std::uint64_t seq, msg_id;
-    };
-    struct PairKey {
-        std::int64_t lo, hi;
-        std::uint64_t msg_id;
-        bool from_lo;
-    };
-    struct Pass {
-        std::size_t tail_count = 0;
-        std::uint64_t through = 0; // the msg_id of tail_[tail_count - 1]
-        std::vector<InboxKey> inbox;
-        std::vector<PairKey> pairs;
-        std::size_t inbox_done = 0;
-        std::size_t pairs_done = 0;
     };
 
     // Reads messages by msg_id for one call: from the batch being appended or the batches
@@ -742,21 +733,15 @@ private:
             auto use = select_client_id_runs_.use();
             select_client_id_runs_.bind(1, window_start(now_ms, window_ms));
             std::vector<log_rows::ClientIdRef> run;
-            for (;;) {
-                auto row = select_client_id_runs_.step();
-                if (!row) {
-                    return row.error();
-                }
-                if (!*row) {
-                    break;
-                }
-                run.clear();
-                if (!log_rows::decode_client_id_run(select_client_id_runs_.blob(0), run)) {
-                    return damaged_row();
-                }
-                for (const auto& e : run) {
-                    client_ids_.remember(e.fingerprint, e.msg_id);
-                }
+            auto read = each_run(select_client_id_runs_, log_rows::decode_client_id_run, run,
+                                 [&](const auto& entries) {
+                                     for (const auto& e : entries) {
+                                         client_ids_.remember(e.fingerprint, e.msg_id);
+                                     }
+                                     return true;
+                                 });
+            if (!read) {
+                return read;
             }
             for (const TailEntry& m : tail_) {
                 if (m.client_id_fingerprint != 0) {
@@ -775,21 +760,14 @@ private:
         {
             auto use = batches_after_.use();
             batches_after_.bind(1, indexed_through_);
-            for (;;) {
-                auto row = batches_after_.step();
-                if (!row) {
-                    return row.error();
-                }
-                if (!*row) {
-                    break;
-                }
-                batch.clear();
-                if (!log_rows::decode_batch(batches_after_.blob(0), batch)) {
-                    return damaged_row();
-                }
-                for (const LoggedMessage& m : batch) {
+            auto read = each_run(batches_after_, log_rows::decode_batch, batch, [&](const auto& messages) {
+                for (const LoggedMessage& m : messages) {
                     tail_.push_back(tail_entry(m));
                 }
+                return true;
+            });
+            if (!read) {
+                return read;
             }
         }
         for (const TailEntry& m : tail_) {
@@ -820,74 +798,47 @@ private:
         return {};
     }
 
-    // Starts a pass over the whole tail: its inbox entries sorted by (user, seq), its messages by
-    // pair, so each run is one group and each slice touches one range of each table's keys.
-    void start_pass() {
-        Pass p;
-        p.tail_count = tail_.size();
-        p.through = tail_.back().msg_id;
-        p.inbox.reserve(tail_.size() * 2);
-        p.pairs.reserve(tail_.size());
-        for (const TailEntry& m : tail_) {
-            p.inbox.push_back({m.from, m.from_seq, m.msg_id});
-            if (m.to != m.from) {
-                p.inbox.push_back({m.to, m.to_seq, m.msg_id});
-            }
-            p.pairs.push_back({std::min(m.from, m.to), std::max(m.from, m.to), m.msg_id, m.from <= m.to});
-        }
-        // A user's seqs and a pair's msg_ids already increase in tail order: a stable sort by
-        // user (pair) alone keeps them so.
-        std::stable_sort(p.inbox.begin(), p.inbox.end(),
-                         [](const InboxKey& a, const InboxKey& b) { return a.user < b.user; });
-        std::stable_sort(p.pairs.begin(), p.pairs.end(), [](const PairKey& a, const PairKey& b) {
-            return a.lo != b.lo ? a.lo < b.lo : a.hi < b.hi;
-        });
-        pass_ = std::move(p);
-    }
+    // Starts a pass over the whole tail.
+    void start_pass() { pass_.emplace(tail_); }
 
     // Writes the pass's next slice in one transaction: whole runs, inbox runs first, until
     // `max_runs`; the last slice also writes the client-id run and moves indexed_through.
     result<void> write_slice(std::size_t max_runs) {
-        Pass& p = *pass_;
-        std::size_t inbox_at = p.inbox_done;
-        std::size_t pairs_at = p.pairs_done;
+        IndexPass::Cursor at = pass_->committed();
         std::vector<std::uint64_t> new_pairs;
         auto done = transact<bool>(
             [&]() -> result<bool> {
-                if (auto written = write_runs(p, max_runs, inbox_at, pairs_at, new_pairs); !written) {
+                if (auto written = write_runs(max_runs, at, new_pairs); !written) {
                     return result<bool>(boost::system::in_place_error, written.error());
                 }
                 return true;
             },
             [] {});
         if (!done) {
-            return done.error();
+            return done.error(); // the pass stays where it was; the next call retries the slice
         }
-        p.inbox_done = inbox_at;
-        p.pairs_done = pairs_at;
+        pass_->commit(at);
         known_pairs_.insert(new_pairs.begin(), new_pairs.end());
-        if (inbox_at == p.inbox.size() && pairs_at == p.pairs.size()) {
+        if (pass_->finished(at)) {
             finish_pass();
         }
         return {};
     }
 
-    // The rows of a slice, inside the caller's transaction: runs from inbox_at and pairs_at on
-    // (both advanced past what it wrote), each run with the pair's conversations rows if they may
-    // be missing (their keys go to `new_pairs`), and at the end of the pass the client-id run and
+    // The rows of a slice of pass_, inside the caller's transaction: runs from `at` on (moved past
+    // what it wrote), each conversation run with the pair's conversations rows if they may be
+    // missing (their keys go to `new_pairs`), and at the end of the pass the client-id run and
     // indexed_through. OR REPLACE: a run written before a crash in the middle of a pass is written
     // again, whole, by the pass at the next open.
-    result<void> write_runs(const Pass& p, std::size_t max_runs, std::size_t& inbox_at, std::size_t& pairs_at,
+    result<void> write_runs(std::size_t max_runs, IndexPass::Cursor& at,
                             std::vector<std::uint64_t>& new_pairs) {
         std::size_t runs = 0;
+        std::int64_t user = 0;
         std::vector<log_rows::InboxEntryRef> entries;
-        while (inbox_at < p.inbox.size() && runs < max_runs) {
-            const std::int64_t user = p.inbox[inbox_at].user;
-            entries.clear();
+        while (runs < max_runs && pass_->take_inbox_run(at, user, entries)) {
             std::uint64_t last_msg_id = 0;
-            for (; inbox_at < p.inbox.size() && p.inbox[inbox_at].user == user; ++inbox_at) {
-                entries.push_back({p.inbox[inbox_at].seq, p.inbox[inbox_at].msg_id});
-                last_msg_id = std::max(last_msg_id, p.inbox[inbox_at].msg_id);
+            for (const auto& e : entries) {
+                last_msg_id = std::max(last_msg_id, e.msg_id);
             }
             const std::string blob = log_rows::encode_inbox_run(entries);
             auto use = insert_inbox_run_.use();
@@ -899,15 +850,10 @@ private:
             ++runs;
         }
 
+        std::int64_t lo = 0;
+        std::int64_t hi = 0;
         std::vector<log_rows::ConversationEntryRef> messages;
-        while (pairs_at < p.pairs.size() && runs < max_runs) {
-            const std::int64_t lo = p.pairs[pairs_at].lo;
-            const std::int64_t hi = p.pairs[pairs_at].hi;
-            messages.clear();
-            for (; pairs_at < p.pairs.size() && p.pairs[pairs_at].lo == lo && p.pairs[pairs_at].hi == hi;
-                 ++pairs_at) {
-                messages.push_back({p.pairs[pairs_at].msg_id, p.pairs[pairs_at].from_lo});
-            }
+        while (runs < max_runs && pass_->take_conversation_run(at, lo, hi, messages)) {
             {
                 const std::string blob = log_rows::encode_conversation_run(messages);
                 auto use = insert_conversation_run_.use();
@@ -921,9 +867,9 @@ private:
             if (known_pairs_.contains(pair_key(lo, hi))) {
                 continue;
             }
-            for (const auto& [user, peer] : {std::pair{lo, hi}, std::pair{hi, lo}}) {
+            for (const auto& [side, peer] : {std::pair{lo, hi}, std::pair{hi, lo}}) {
                 auto use = insert_conversation_.use();
-                insert_conversation_.bind(1, user).bind(2, peer);
+                insert_conversation_.bind(1, side).bind(2, peer);
                 if (auto done = insert_conversation_.run(); !done) {
                     return done;
                 }
@@ -934,12 +880,12 @@ private:
             new_pairs.push_back(pair_key(lo, hi));
         }
 
-        if (inbox_at < p.inbox.size() || pairs_at < p.pairs.size()) {
+        if (!pass_->finished(at)) {
             return {};
         }
         std::vector<log_rows::ClientIdRef> client_ids;
         std::int64_t last_ts = std::numeric_limits<std::int64_t>::min();
-        for (std::size_t i = 0; i < p.tail_count; ++i) {
+        for (std::size_t i = 0; i < pass_->tail_count(); ++i) {
             const TailEntry& m = tail_[i];
             if (m.client_id_fingerprint != 0) {
                 client_ids.push_back({m.msg_id, m.client_id_fingerprint});
@@ -949,19 +895,19 @@ private:
         if (!client_ids.empty()) {
             const std::string blob = log_rows::encode_client_id_run(client_ids);
             auto use = insert_client_id_run_.use();
-            insert_client_id_run_.bind(1, tail_.front().msg_id).bind(2, p.through);
+            insert_client_id_run_.bind(1, tail_.front().msg_id).bind(2, pass_->through());
             insert_client_id_run_.bind(3, last_ts).bind_blob(4, blob);
             if (auto done = insert_client_id_run_.run(); !done) {
                 return done;
             }
         }
-        return set_meta("indexed_through", p.through);
+        return set_meta("indexed_through", pass_->through());
     }
 
     // After the pass's last slice committed: what it covered is found through runs from now on.
     void finish_pass() {
-        indexed_through_ = pass_->through;
-        tail_.erase(tail_.begin(), tail_.begin() + static_cast<std::ptrdiff_t>(pass_->tail_count));
+        indexed_through_ = pass_->through();
+        tail_.erase(tail_.begin(), tail_.begin() + static_cast<std::ptrdiff_t>(pass_->tail_count()));
         pass_.reset();
         tail_last_.clear();
         for (const TailEntry& m : tail_) {
@@ -972,23 +918,13 @@ private:
         }
     }
 
-    // True if a committed slice of the pass in progress holds the entry of tail message `m` in
-    // the inbox of `user` (the tail keeps it until the pass ends): readers skip it there.
+    // True if a committed slice of the pass in progress holds tail message `m` in the inbox of
+    // `user` (in_written_inbox_run) or in its conversation run: readers skip it in the tail.
     bool in_written_inbox_run(const TailEntry& m, std::int64_t user) const {
-        return pass_ && m.msg_id <= pass_->through &&
-               (pass_->inbox_done == pass_->inbox.size() || user < pass_->inbox[pass_->inbox_done].user);
+        return pass_ && pass_->holds_inbox_entry(m, user);
     }
-
-    // The same for the conversation run of `m`'s pair.
     bool in_written_conversation_run(const TailEntry& m) const {
-        if (!pass_ || m.msg_id > pass_->through) {
-            return false;
-        }
-        if (pass_->pairs_done == pass_->pairs.size()) {
-            return true;
-        }
-        const PairKey& next = pass_->pairs[pass_->pairs_done];
-        return std::pair(std::min(m.from, m.to), std::max(m.from, m.to)) < std::pair(next.lo, next.hi);
+        return pass_ && pass_->holds_conversation_entry(m);
     }
 
     result<void> set_meta(std::string_view key, std::uint64_t value) {
@@ -1001,7 +937,8 @@ private:
     // transaction (at open; see sqlite_schema.cpp). Ids, timestamps, seqs and client ids are kept.
     void import_version_2() {
         const StartupFile file = message_store_file(file_);
-        if (query_int(db_.get(), file, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'messages'",
+        if (query_int(db_.get(), file,
+                      "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'messages'",
                       "cannot read the schema") == 0) {
             return;
         }
@@ -1016,11 +953,9 @@ private:
                 // A whole pass over the tail inside this transaction.
                 auto write_pass = [&] {
                     start_pass();
-                    std::size_t inbox_at = 0;
-                    std::size_t pairs_at = 0;
+                    IndexPass::Cursor at;
                     std::vector<std::uint64_t> new_pairs;
-                    if (auto done = write_runs(*pass_, std::numeric_limits<std::size_t>::max(), inbox_at,
-                                               pairs_at, new_pairs);
+                    if (auto done = write_runs(std::numeric_limits<std::size_t>::max(), at, new_pairs);
                         !done) {
                         fail(file, what + ": " + done.error().message());
                     }
@@ -1070,7 +1005,8 @@ private:
                 }
             }
             exec(db_.get(), file,
-                 "DROP TABLE inbox; DROP TABLE conversation_messages; DROP TABLE client_ids; DROP TABLE messages",
+                 "DROP TABLE inbox; DROP TABLE conversation_messages; DROP TABLE client_ids; DROP TABLE "
+                 "messages",
                  what);
             exec(db_.get(), file, "COMMIT", what);
         } catch (...) {
@@ -1123,24 +1059,19 @@ private:
         auto use = select_unread_runs_.use();
         select_unread_runs_.bind(1, lo).bind(2, hi).bind(3, std::min(above, max_id));
         std::vector<log_rows::ConversationEntryRef> run;
-        for (;;) {
-            auto row = select_unread_runs_.step();
-            if (!row) {
-                return row.error();
-            }
-            if (!*row) {
-                return unread;
-            }
-            run.clear();
-            if (!log_rows::decode_conversation_run(select_unread_runs_.blob(0), run)) {
-                return damaged_row();
-            }
-            for (const auto& e : run) {
-                if (e.msg_id > above && (lo == hi || e.from_lo == (peer == lo))) {
-                    ++unread;
+        auto read =
+            each_run(select_unread_runs_, log_rows::decode_conversation_run, run, [&](const auto& entries) {
+                for (const auto& e : entries) {
+                    if (e.msg_id > above && (lo == hi || e.from_lo == (peer == lo))) {
+                        ++unread;
+                    }
                 }
-            }
+                return true;
+            });
+        if (!read) {
+            return read.error();
         }
+        return unread;
     }
 
     result<std::vector<std::uint64_t>> receipts_in_transaction(std::span<const Receipt> receipts) {
@@ -1252,15 +1183,12 @@ private:
         {
             auto use = pruned_pairs_.use();
             pruned_pairs_.bind(1, last_deleted);
-            for (;;) {
-                auto row = pruned_pairs_.step();
-                if (!row) {
-                    return row.error();
-                }
-                if (!*row) {
-                    break;
-                }
+            auto read = each_row(pruned_pairs_, [&] {
                 pairs.emplace_back(pruned_pairs_.int64(0), pruned_pairs_.int64(1));
+                return true;
+            });
+            if (!read) {
+                return read.error();
             }
         }
         for (Statement* runs : {&delete_inbox_runs_, &delete_conversation_runs_, &delete_client_id_runs_}) {
@@ -1439,7 +1367,7 @@ private:
     std::vector<TailEntry> tail_;
     boost::unordered_flat_map<std::uint64_t, std::uint64_t> tail_last_; // pair_key -> newest msg_id
     std::chrono::steady_clock::time_point tail_started_; // when the oldest tail message committed
-    std::optional<Pass> pass_; // see Pass
+    std::optional<IndexPass> pass_; // the pass in progress: maintain() writes it a slice at a time
     // Pairs whose conversations rows this process wrote or found: a pass skips their upsert.
     boost::unordered_flat_set<std::uint64_t> known_pairs_;
 
@@ -1460,7 +1388,8 @@ std::unique_ptr<MessageStore> open_sqlite_store(const fs::path& data_dir, Sqlite
     std::error_code ec;
     fs::create_directories(data_dir, ec);
     if (ec) {
-        fail(message_store_file(data_dir / sqlite_db_file), "cannot create the data directory: " + ec.message());
+        fail(message_store_file(data_dir / sqlite_db_file),
+             "cannot create the data directory: " + ec.message());
     }
     if (fs::exists(data_dir / journal::file_name)) {
         fail(message_store_file(data_dir / sqlite_db_file),
@@ -1472,7 +1401,8 @@ std::unique_ptr<MessageStore> open_sqlite_store(const fs::path& data_dir, Sqlite
     // durable too, or a power cut could lose the file that holds the first acked commits. (The
     // WAL file then stays for as long as the store is open; checkpoints reuse it.)
     if (const boost::system::error_code error = sync_directory(data_dir)) {
-        fail(message_store_file(data_dir / sqlite_db_file), "cannot sync the data directory: " + error.message());
+        fail(message_store_file(data_dir / sqlite_db_file),
+             "cannot sync the data directory: " + error.message());
     }
     return store;
 }

@@ -42,8 +42,8 @@ std::vector<LoggedMessage> sample_batch() {
     // text, binary bytes and a text longer than a varint's first byte.
     return {message(1, 1'700'000'000'000, "c1", "hello"), message(2, 1'699'999'999'000, "", ""),
             message(9, 1'700'000'000'005, std::string("\0\xff", 2), std::string(300, 'x')),
-            message(std::numeric_limits<std::uint64_t>::max() / 4, std::numeric_limits<std::int64_t>::min() / 4,
-                    "\"k\"", "last")};
+            message(std::numeric_limits<std::uint64_t>::max() / 4,
+                    std::numeric_limits<std::int64_t>::min() / 4, "\"k\"", "last")};
 }
 
 TEST(LogRows, ABatchDecodesToWhatWasEncoded) {
@@ -129,7 +129,8 @@ TEST(LogRows, RunsDecodeToWhatWasEncoded) {
     EXPECT_EQ(client_ids_out[1].msg_id, 8u);
 
     client_ids_out.clear();
-    EXPECT_FALSE(decode_client_id_run(std::string_view(encoded).substr(0, encoded.size() - 1), client_ids_out));
+    EXPECT_FALSE(
+        decode_client_id_run(std::string_view(encoded).substr(0, encoded.size() - 1), client_ids_out));
     inbox_out.clear();
     EXPECT_FALSE(decode_inbox_run("\x02\x01", inbox_out));
     conversation_out.clear();

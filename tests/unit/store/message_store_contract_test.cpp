@@ -37,11 +37,12 @@ struct SqliteBackend {
 class SqliteAfterEveryPass final : public MessageStore {
 public:
     explicit SqliteAfterEveryPass(const std::filesystem::path& dir)
-        : store_(open_sqlite_store(dir, SqliteOptions{.sync = sqlite_sync::normal, .index_pass_messages = 1})) {}
+        : store_(
+              open_sqlite_store(dir, SqliteOptions{.sync = sqlite_sync::normal, .index_pass_messages = 1})) {}
 
     bool waits_on_io() const override { return true; }
-    boost::system::result<std::vector<AppendResult>> append(std::span<const NewMessage> batch, std::int64_t now_ms,
-                                                            std::int64_t window_ms) override {
+    boost::system::result<std::vector<AppendResult>>
+    append(std::span<const NewMessage> batch, std::int64_t now_ms, std::int64_t window_ms) override {
         auto stored = store_->append(batch, now_ms, window_ms);
         if (stored) {
             EXPECT_TRUE(store_->maintain().has_value());
@@ -52,21 +53,25 @@ public:
                                                                std::size_t limit) override {
         return store_->inbox_since(user, since, limit);
     }
-    boost::system::result<std::uint64_t> last_seq(const std::string& user) override { return store_->last_seq(user); }
+    boost::system::result<std::uint64_t> last_seq(const std::string& user) override {
+        return store_->last_seq(user);
+    }
     boost::system::result<std::uint64_t> pushed_seq(const std::string& user) override {
         return store_->pushed_seq(user);
     }
     boost::system::result<void> set_pushed_seq(const std::string& user, std::uint64_t seq) override {
         return store_->set_pushed_seq(user, seq);
     }
-    boost::system::result<std::vector<StoredMessage>> history(const std::string& user, const std::string& peer,
-                                                              std::uint64_t before, std::size_t limit) override {
+    boost::system::result<std::vector<StoredMessage>> history(const std::string& user,
+                                                              const std::string& peer, std::uint64_t before,
+                                                              std::size_t limit) override {
         return store_->history(user, peer, before, limit);
     }
     boost::system::result<std::vector<Conversation>> conversations(const std::string& user) override {
         return store_->conversations(user);
     }
-    boost::system::result<std::vector<std::uint64_t>> record_receipts(std::span<const Receipt> receipts) override {
+    boost::system::result<std::vector<std::uint64_t>>
+    record_receipts(std::span<const Receipt> receipts) override {
         return store_->record_receipts(receipts);
     }
     boost::system::result<void> maintain() override { return store_->maintain(); }

@@ -156,7 +156,8 @@ TEST(SqliteStore, MessagesNotInRunsYetAreReadFromTheTailAlsoAfterAReopen) {
         ASSERT_TRUE(delivered.has_value());
         EXPECT_EQ(*delivered, 2u) << "clamped to the pair's last message, in the tail";
     }
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM batches"), "2") << "a row per batch, none for the retry";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM batches"), "2")
+        << "a row per batch, none for the retry";
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs"), "0") << "no pass ran";
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "0");
 
@@ -184,9 +185,11 @@ TEST(SqliteStore, MessagesNotInRunsYetAreReadFromTheTailAlsoAfterAReopen) {
     store.reset();
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "4");
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs"), "2") << "alice's and bob's";
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversation_runs"), "2") << "alice-bob, alice-alice";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversation_runs"), "2")
+        << "alice-bob, alice-alice";
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM client_id_runs"), "1");
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversations"), "3") << "both sides, and alice-alice";
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM conversations"), "3")
+        << "both sides, and alice-alice";
 }
 
 // Small passes, so a test can watch one being written.
@@ -252,7 +255,8 @@ TEST(SqliteStore, APassInSlicesChangesNoReadAndAnInterruptedOneIsFinishedAtOpen)
     TempDir dir;
     SqliteOptions slices = small_passes();
     slices.index_slice_runs = 4;
-    const std::vector<std::string> users{"u0", "u1", "u2", "u3", "u4", "u5", "u6", "v0", "v1", "v2", "v3", "v4"};
+    const std::vector<std::string> users{"u0", "u1", "u2", "u3", "u4", "u5",
+                                         "u6", "v0", "v1", "v2", "v3", "v4"};
     auto store = open_sqlite_store(dir.path(), slices);
     ASSERT_TRUE(store->append(many_chats(5000, 7, 5), t0, day).has_value());
     const auto before = all_msg_ids(*store, users);
@@ -376,7 +380,8 @@ TEST(SqliteStore, PruneCutsABatchAndReadsPastWhatItDeleted) {
     EXPECT_EQ(store->last_seq("bob").value(), 12u);
     EXPECT_TRUE(store->conversations("bob")->empty());
     store.reset();
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs") + raw_sql(db_file(dir), "SELECT count(*) FROM batches"),
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM inbox_runs") +
+                  raw_sql(db_file(dir), "SELECT count(*) FROM batches"),
               "00")
         << "runs that name only deleted messages go too";
     store = open_sqlite_store(dir.path());
@@ -391,7 +396,8 @@ TEST(SqliteStore, DamagedRowsAreErrorsNotCrashes) {
     pass_at_once.index_pass_messages = 1;
     {
         auto store = open_sqlite_store(dir.path(), pass_at_once);
-        ASSERT_TRUE(store->append(std::vector{chat("alice", "bob", "x"), chat("bob", "alice", "y")}, t0, day));
+        ASSERT_TRUE(
+            store->append(std::vector{chat("alice", "bob", "x"), chat("bob", "alice", "y")}, t0, day));
         ASSERT_TRUE(store->maintain());
     }
     raw_sql(db_file(dir), "UPDATE batches SET body = x'05ff'");
@@ -432,7 +438,8 @@ TEST(SqliteStore, MigratesAVersion1DatabaseAndKeepsItsMessages) {
                               std::to_string(0x50524c59) + ";");
     { auto migrated = open_sqlite_store(dir.path()); }
     EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), "3");
-    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM sqlite_schema WHERE name IN ('messages', 'inbox')"), "0");
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM sqlite_schema WHERE name IN ('messages', 'inbox')"),
+              "0");
     auto store = open_sqlite_store(dir.path());
     auto history = store->history("alice", "bob", 0, 10);
     ASSERT_TRUE(history.has_value());
@@ -460,22 +467,28 @@ TEST(SqliteStore, MovesAVersion2DatabaseIntoBatchesAndRuns) {
     }
     const std::string ts = std::to_string(t0);
     sql += "INSERT INTO users (id, name, pushed_seq) VALUES (1, 'alice', 1), (2, 'bob', 0);"
-           "INSERT INTO messages (id, ts, sender, recipient, lo, hi, sender_seq, recipient_seq, client_id, body) "
-           "VALUES (1, " + ts + ", 1, 2, 1, 2, 1, 1, 'c1', 'one'), (2, " + ts + ", 2, 1, 1, 2, 2, 2, NULL, 'two'), "
-           "(3, " + ts + ", 1, 1, 1, 1, 3, 3, 'c3', 'note');"
+           "INSERT INTO messages (id, ts, sender, recipient, lo, hi, sender_seq, recipient_seq, client_id, "
+           "body) "
+           "VALUES (1, " +
+           ts + ", 1, 2, 1, 2, 1, 1, 'c1', 'one'), (2, " + ts +
+           ", 2, 1, 1, 2, 2, 2, NULL, 'two'), "
+           "(3, " +
+           ts +
+           ", 1, 1, 1, 1, 3, 3, 'c3', 'note');"
            // Messages 1 and 2 were indexed; 3 is version 2's tail.
            "INSERT INTO inbox (user, seq, msg_id) VALUES (1, 1, 1), (2, 1, 1), (1, 2, 2), (2, 2, 2);"
            "INSERT INTO conversation_messages (lo, hi, msg_id) VALUES (1, 2, 1), (1, 2, 2);"
            "INSERT INTO client_ids (sender, client_id, msg_id) VALUES (1, 'c1', 1);"
            "UPDATE meta SET value = 2 WHERE key = 'indexed_through';"
-           "INSERT INTO conversations (user, peer, read_up_to, delivered_up_to) VALUES (1, 2, 2, 2), (2, 1, 0, 1);"
-           "PRAGMA user_version = 2; PRAGMA application_id = " + std::to_string(0x50524c59) + ";";
+           "INSERT INTO conversations (user, peer, read_up_to, delivered_up_to) VALUES (1, 2, 2, 2), (2, 1, "
+           "0, 1);"
+           "PRAGMA user_version = 2; PRAGMA application_id = " +
+           std::to_string(0x50524c59) + ";";
     raw_sql(db_file(dir), sql);
     { auto migrated = open_sqlite_store(dir.path()); }
     EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA user_version"), "3");
-    EXPECT_EQ(raw_sql(db_file(dir),
-                      "SELECT count(*) FROM sqlite_schema WHERE name IN "
-                      "('messages', 'inbox', 'conversation_messages', 'client_ids')"),
+    EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM sqlite_schema WHERE name IN "
+                                    "('messages', 'inbox', 'conversation_messages', 'client_ids')"),
               "0");
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM batches"), "1");
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "3");
@@ -494,8 +507,8 @@ TEST(SqliteStore, MovesAVersion2DatabaseIntoBatchesAndRuns) {
     EXPECT_EQ(conversations->front().peer_read_up_to, 2u);
     EXPECT_EQ(conversations->front().peer_delivered_up_to, 2u);
     EXPECT_EQ(conversations->front().unread, 1u) << "bob read nothing; one of the two is from alice";
-    auto retry = store->append(std::vector{chat("alice", "bob", "one", "c1"), chat("alice", "alice", "note", "c3")},
-                               t0 + 1, day);
+    auto retry = store->append(
+        std::vector{chat("alice", "bob", "one", "c1"), chat("alice", "alice", "note", "c3")}, t0 + 1, day);
     ASSERT_TRUE(retry.has_value());
     EXPECT_TRUE((*retry)[0].duplicate);
     EXPECT_EQ((*retry)[0].message.msg_id, 1u);
