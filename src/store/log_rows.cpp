@@ -22,6 +22,16 @@ std::int64_t unzigzag(std::uint64_t value) {
     return static_cast<std::int64_t>(value >> 1) ^ -static_cast<std::int64_t>(value & 1);
 }
 
+// Timestamps are stored as differences, taken and added modulo 2^64: defined for any two values,
+// also those a damaged row holds, and exact again after the round trip.
+std::int64_t minus(std::int64_t a, std::int64_t b) {
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) - static_cast<std::uint64_t>(b));
+}
+
+std::int64_t plus(std::int64_t a, std::int64_t b) {
+    return static_cast<std::int64_t>(static_cast<std::uint64_t>(a) + static_cast<std::uint64_t>(b));
+}
+
 void put_bytes(std::string& out, std::string_view bytes) {
     put_varint(out, bytes.size());
     out.append(bytes);
@@ -121,7 +131,7 @@ template <class Visit> bool walk_batch(std::string_view body, Visit&& visit) {
     std::int64_t ts = 0;
     for (std::size_t i = 0; i < count && !in.bad(); ++i) {
         msg_id += in.varint();
-        ts += in.signed_varint();
+        ts = plus(ts, in.signed_varint());
         if (in.bad()) {
             return false;
         }
@@ -159,7 +169,7 @@ std::string encode_batch(std::span<const LoggedMessage> messages) {
     std::int64_t ts = 0;
     for (const LoggedMessage& m : messages) {
         put_varint(out, m.msg_id - msg_id);
-        put_varint(out, zigzag(m.ts_ms - ts));
+        put_varint(out, zigzag(minus(m.ts_ms, ts)));
         msg_id = m.msg_id;
         ts = m.ts_ms;
         put_message_fields(out, m);

@@ -57,6 +57,20 @@ TEST(LogRows, ABatchDecodesToWhatWasEncoded) {
     }
 }
 
+// The first and last timestamps an int64 holds, one after the other: their difference does not
+// fit an int64, and is stored modulo 2^64 (fuzz/regressions/fuzz_log_rows/ts_delta_overflow was a
+// damaged row whose deltas overflowed when added).
+TEST(LogRows, TimestampsAtTheEndsOfTheRangeSurviveTheirDifferences) {
+    const std::vector<LoggedMessage> batch{message(1, std::numeric_limits<std::int64_t>::max(), "", "a"),
+                                           message(2, std::numeric_limits<std::int64_t>::min(), "", "b"),
+                                           message(3, std::numeric_limits<std::int64_t>::max(), "", "c")};
+    std::vector<LoggedMessage> out;
+    ASSERT_TRUE(decode_batch(encode_batch(batch), out));
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[1].ts_ms, std::numeric_limits<std::int64_t>::min());
+    EXPECT_EQ(out[2].ts_ms, std::numeric_limits<std::int64_t>::max());
+}
+
 TEST(LogRows, FindInBatchReturnsOneMessageOrNone) {
     const auto batch = sample_batch();
     const std::string body = encode_batch(batch);
