@@ -94,6 +94,17 @@ result<void> each_run(Statement& statement, Decode&& decode, std::vector<Item>& 
     return damaged_row();
 }
 
+// A user's row: `key` (its id or name), pushed_seq and last seq, the higher of seq_floor and the
+// last seq of its newest inbox run (the tail's are added in memory).
+std::string select_user(std::string_view key, std::string_view where) {
+    std::string sql = "SELECT ";
+    sql += key;
+    sql += ", pushed_seq, max(seq_floor, coalesce((SELECT last_seq FROM inbox_runs WHERE user = users.id "
+           "ORDER BY first_seq DESC LIMIT 1), 0)) FROM users WHERE ";
+    sql += where;
+    return sql;
+}
+
 std::uint64_t pair_key(std::int64_t a, std::int64_t b) {
     return (static_cast<std::uint64_t>(std::min(a, b)) << 32) ^ static_cast<std::uint64_t>(std::max(a, b));
 }
@@ -106,13 +117,8 @@ public:
         : file_(data_dir / sqlite_db_file),
           lock_(data_dir / data_dir_lock_file, message_store_file(file_).label), db_(file_, options),
           begin_(db_.get(), "BEGIN IMMEDIATE"), commit_(db_.get(), "COMMIT"),
-          rollback_(db_.get(), "ROLLBACK"),
-          user_by_name_(db_.get(), "SELECT id, pushed_seq, max(seq_floor, coalesce((SELECT last_seq FROM "
-                                   "inbox_runs WHERE user = users.id ORDER BY first_seq DESC LIMIT 1), 0)) "
-                                   "FROM users WHERE name = ?1"),
-          user_by_id_(db_.get(), "SELECT name, pushed_seq, max(seq_floor, coalesce((SELECT last_seq FROM "
-                                 "inbox_runs WHERE user = users.id ORDER BY first_seq DESC LIMIT 1), 0)) "
-                                 "FROM users WHERE id = ?1"),
+          rollback_(db_.get(), "ROLLBACK"), user_by_name_(db_.get(), select_user("id", "name = ?1")),
+          user_by_id_(db_.get(), select_user("name", "id = ?1")),
           insert_user_(db_.get(), "INSERT INTO users (name) VALUES (?1)"),
           update_pushed_seq_(db_.get(), "UPDATE users SET pushed_seq = max(pushed_seq, ?2) WHERE id = ?1"),
           insert_batch_(db_.get(),
