@@ -5,14 +5,12 @@
 
 namespace parley::store {
 
+TailEntry tail_entry(const log_rows::LoggedMessage& m, std::uint64_t fingerprint) {
+    return {m.msg_id, m.ts_ms, m.from, m.to, m.from_seq, m.to_seq, fingerprint};
+}
+
 TailEntry tail_entry(const log_rows::LoggedMessage& m) {
-    return {m.msg_id,
-            m.ts_ms,
-            m.from,
-            m.to,
-            m.from_seq,
-            m.to_seq,
-            m.client_id.empty() ? 0 : log_rows::client_id_fingerprint(m.from, m.client_id)};
+    return tail_entry(m, m.client_id.empty() ? 0 : log_rows::client_id_fingerprint(m.from, m.client_id));
 }
 
 IndexPass::IndexPass(std::span<const TailEntry> tail) : tail_count_(tail.size()) {

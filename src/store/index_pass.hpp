@@ -24,6 +24,9 @@ struct TailEntry {
     std::uint64_t client_id_fingerprint = 0; // 0: it came without a client id
 };
 
+// `fingerprint`: client_id_fingerprint() of its sender and client id, 0 if it has none; the
+// one-argument form computes it.
+TailEntry tail_entry(const log_rows::LoggedMessage& m, std::uint64_t fingerprint);
 TailEntry tail_entry(const log_rows::LoggedMessage& m);
 
 class IndexPass {

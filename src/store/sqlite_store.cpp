@@ -229,6 +229,7 @@ public:
         touched_.clear();
         created_.clear();
         pending_.clear();
+        pending_tail_.clear();
         pending_client_ids_.clear();
         auto stored = transact<std::vector<AppendResult>>(
             [&] { return append_in_transaction(batch, now_ms, idempotency_window_ms); },
@@ -243,21 +244,20 @@ public:
                     forget_user(id);
                 }
                 pending_.clear();
+                pending_tail_.clear();
             });
         if (stored && !pending_.empty()) {
             // Committed: the batch joins the tail, which no run covers yet.
             if (tail_.empty()) {
                 tail_started_ = std::chrono::steady_clock::now();
             }
-            if (idempotency_window_ms > 0) {
-                for (const auto& [fingerprint, msg_id] : pending_client_ids_) {
-                    client_ids_.remember(fingerprint, msg_id);
-                }
+            for (const auto& [fingerprint, msg_id] : pending_client_ids_) { // empty unless checking
+                client_ids_.remember(fingerprint, msg_id);
             }
-            for (const LoggedMessage& m : pending_) {
+            for (const TailEntry& m : pending_tail_) {
                 tail_last_[pair_key(m.from, m.to)] = m.msg_id;
-                tail_.push_back(tail_entry(m));
             }
+            tail_.insert(tail_.end(), pending_tail_.begin(), pending_tail_.end());
             pending_.clear();
         }
         return stored;
@@ -646,9 +646,10 @@ private:
             User* from = *from_found;
             User* to = *to_found;
 
-            std::uint64_t fingerprint = 0;
-            if (window_ms > 0 && !in.client_id.empty()) {
-                fingerprint = log_rows::client_id_fingerprint(from->id, in.client_id);
+            // Computed once: the duplicate check, the tail and the pass's client-id run use it.
+            const std::uint64_t fingerprint =
+                in.client_id.empty() ? 0 : log_rows::client_id_fingerprint(from->id, in.client_id);
+            if (window_ms > 0 && fingerprint != 0) {
                 auto earlier =
                     find_duplicate(from->id, in.client_id, fingerprint, window_start(now_ms, window_ms));
                 if (!earlier) {
@@ -671,7 +672,7 @@ private:
             m.to_seq = from == to ? m.from_seq : ++to->last_seq;
             m.client_id = in.client_id;
             m.text = in.text;
-            if (fingerprint != 0) {
+            if (window_ms > 0 && fingerprint != 0) {
                 pending_client_ids_.insert_or_assign(fingerprint, m.msg_id);
             }
             StoredMessage stored;
@@ -683,6 +684,7 @@ private:
             stored.from_seq = m.from_seq;
             stored.to_seq = m.to_seq;
             results.push_back({std::move(stored), false});
+            pending_tail_.push_back(tail_entry(m, fingerprint));
             pending_.push_back(std::move(m));
         }
         if (!pending_.empty()) {
@@ -842,10 +844,8 @@ private:
         std::int64_t user = 0;
         std::vector<log_rows::InboxEntryRef> entries;
         while (runs < max_runs && pass_->take_inbox_run(at, user, entries)) {
-            std::uint64_t last_msg_id = 0;
-            for (const auto& e : entries) {
-                last_msg_id = std::max(last_msg_id, e.msg_id);
-            }
+            // A user's msg_ids increase with its seqs: the last entry holds the highest.
+            const std::uint64_t last_msg_id = entries.back().msg_id;
             const std::string blob = log_rows::encode_inbox_run(entries);
             auto use = insert_inbox_run_.use();
             insert_inbox_run_.bind(1, user).bind(2, entries.front().seq).bind(3, entries.back().seq);
@@ -1379,9 +1379,10 @@ private:
 
     ClientIdMemory client_ids_; // the idempotency check's candidates (remember_client_ids())
 
-    // The append() in progress: its messages (the batch row) and client ids, which join the tail
-    // and the memory above once it commits.
+    // The append() in progress: its messages (the batch row), their tail entries and client ids,
+    // which join the tail and the memory above once it commits.
     std::vector<LoggedMessage> pending_;
+    std::vector<TailEntry> pending_tail_;
     boost::unordered_flat_map<std::uint64_t, std::uint64_t> pending_client_ids_;
     std::uint64_t batch_epoch_ = 0;
     std::vector<User*> touched_;
