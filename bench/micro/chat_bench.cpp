@@ -8,7 +8,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace {
 
@@ -19,8 +21,12 @@ class KeepLastSession final : public SessionSink {
 public:
     send_result send(SharedText text) override {
         last_ = std::move(text);
+        ++received;
         return send_result::queued;
     }
+    std::uint64_t received = 0;
+    std::string last_text() const { return last_ ? std::string(*last_) : std::string(); }
+
     std::size_t queued_bytes() const override { return 0; }
     void resume_reading() override {}
 
@@ -54,8 +60,27 @@ public:
     std::vector<Delivery> posted;
 };
 
-constexpr std::string_view chat_frame =
-    R"({"type":"chat","to_user_id":"u1","message":"0000000000000007000001234abcdef0","id":1234567890123})";
+// A chat frame whose id changes every time, as a client's do: a fixed id would make every
+// chat after the first a duplicate (acked, not stored or delivered) and measure that path.
+class ChatFrames {
+public:
+    std::string_view next() {
+        std::uint64_t n = first_id + ++count_; // a JSON number has no leading zeros
+        for (std::size_t i = id_end_; i > id_end_ - id_digits; --i) {
+            frame_[i - 1] = static_cast<char>('0' + n % 10);
+            n /= 10;
+        }
+        return frame_;
+    }
+
+private:
+    static constexpr std::size_t id_digits = 13;
+    static constexpr std::uint64_t first_id = 1'000'000'000'000;
+    std::string frame_ =
+        R"({"type":"chat","to_user_id":"u1","message":"0000000000000007000001234abcdef0","id":1000000000000})";
+    std::size_t id_end_ = frame_.size() - 1;
+    std::uint64_t count_ = 0;
+};
 
 struct TwoUsers {
     Directory directory;
@@ -94,11 +119,22 @@ struct TwoUsers {
     }
 };
 
+// Every chat stored and delivered: none taken for a duplicate or refused (the sender's last
+// reply says why).
+void expect_delivered(benchmark::State& state, const TwoUsers& users, std::uint64_t chats) {
+    if (users.bob.received < chats) {
+        const std::string why = std::to_string(users.bob.received) + " of " + std::to_string(chats) +
+                                " chats delivered; the sender's last reply: " + users.alice.last_text();
+        state.SkipWithError(why.c_str());
+    }
+}
+
 // The shard's half: decode, validate, queue for storage, hand over the pass's batch.
 void BM_router_chat_to_storage(benchmark::State& state) {
     TwoUsers users;
+    ChatFrames frames;
     for (auto _ : state) {
-        users.router.on_text(users.alice_state, users.alice, chat_frame);
+        users.router.on_text(users.alice_state, users.alice, frames.next());
         users.router.flush();
         users.loop.submitted.clear();
     }
@@ -109,22 +145,26 @@ BENCHMARK(BM_router_chat_to_storage);
 // store grows by one message per iteration, so the count is fixed to keep memory bounded.
 void BM_router_chat_local(benchmark::State& state) {
     TwoUsers users;
+    ChatFrames frames;
     for (auto _ : state) {
-        users.router.on_text(users.alice_state, users.alice, chat_frame);
+        users.router.on_text(users.alice_state, users.alice, frames.next());
         users.pump();
     }
+    expect_delivered(state, users, state.iterations());
 }
 BENCHMARK(BM_router_chat_local)->Iterations(200'000);
 
 // 64 chats per loop pass, as under load: what batching buys per message.
 void BM_router_chat_local_batch64(benchmark::State& state) {
     TwoUsers users;
+    ChatFrames frames;
     for (auto _ : state) {
         for (int i = 0; i < 64; ++i) {
-            users.router.on_text(users.alice_state, users.alice, chat_frame);
+            users.router.on_text(users.alice_state, users.alice, frames.next());
         }
         users.pump();
     }
+    expect_delivered(state, users, state.iterations() * 64);
     state.SetItemsProcessed(state.iterations() * 64);
 }
 BENCHMARK(BM_router_chat_local_batch64)->Iterations(5'000);
