@@ -14,10 +14,16 @@ protocol::ChatEvent to_event(const store::StoredMessage& m, std::uint64_t seq, b
     return protocol::ChatEvent{m.from, m.to, m.text, m.msg_id, m.ts_ms, outgoing, seq};
 }
 
-SharedText encode_chat(const store::StoredMessage& m, std::uint64_t seq, bool outgoing) {
+SharedText encode_chat(const protocol::ChatEvent& event) {
     std::string out;
-    protocol::encode_chat(out, to_event(m, seq, outgoing));
+    protocol::encode_chat(out, event);
     return make_text(std::move(out));
+}
+
+// A message just stored, as its recipient's (or the sender's other devices') copy.
+protocol::ChatEvent to_event(const store::NewMessage& in, const store::AppendResult& stored, bool outgoing) {
+    return protocol::ChatEvent{
+        in.from, in.to, in.text, stored.msg_id, stored.ts_ms, outgoing, outgoing ? stored.from_seq : stored.to_seq};
 }
 
 } // namespace
@@ -51,7 +57,7 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
     for (StorageRequest& request : batch) {
         if (auto* chat = std::get_if<StoreChat>(&request)) {
             new_messages_.push_back(store::NewMessage{std::move(chat->from), std::move(chat->to),
-                                                      std::move(chat->text), chat->client_id});
+                                                      std::move(chat->text), std::move(chat->client_id)});
             chat_requests_.push_back(chat);
         }
     }
@@ -61,11 +67,12 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
     auto results = store_.append(new_messages_, clock_.now_ms(), options_.idempotency_window_ms);
     if (!results) {
         // Nothing of the batch was stored: no ack, so every client retries with its id.
-        for (const StoreChat* chat : chat_requests_) {
+        for (std::size_t i = 0; i < chat_requests_.size(); ++i) {
+            const StoreChat* chat = chat_requests_[i];
             std::string out;
             protocol::encode_error(out, protocol::errc::server_busy,
                                    "the message could not be stored; retry with the same id",
-                                   chat->client_id);
+                                   new_messages_[i].client_id);
             to_session(chat->origin, Delivery{Delivery::kind::ack,
                                               {},
                                               chat->origin.session,
@@ -78,35 +85,35 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
     }
     for (std::size_t i = 0; i < results->size(); ++i) {
         const store::AppendResult& r = (*results)[i];
-        const store::StoredMessage& m = r.message;
+        const store::NewMessage& m = new_messages_[i];
         const Origin& origin = chat_requests_[i]->origin;
         if (!r.duplicate) {
             ++messages_stored_;
             // A note to oneself reaches every session of the user, the sending one too.
             to_user(m.to,
-                    Delivery{Delivery::kind::message, m.to, 0, 0, encode_chat(m, m.to_seq, false), m.to_seq});
+                    Delivery{Delivery::kind::message, m.to, 0, 0, encode_chat(to_event(m, r, false)), r.to_seq});
             if (m.from != m.to) {
                 // The sender's other devices get a copy marked outgoing; most senders have none,
                 // and then nothing is encoded or posted. The seq is pushed either way: the
                 // sending session holds the message (its ack carries the seq).
-                ShardMask others = directory_.reach(m.from, m.from_seq);
+                ShardMask others = directory_.reach(m.from, r.from_seq);
                 if (!chat_requests_[i]->sender_has_local_peers) {
                     others &= ~(ShardMask{1} << origin.shard);
                 }
                 if (others != 0) {
                     to_shards(others, Delivery{Delivery::kind::message, m.from, 0, origin.session,
-                                               encode_chat(m, m.from_seq, true), m.from_seq});
+                                               encode_chat(to_event(m, r, true)), r.from_seq});
                 }
             }
         }
         std::string ack;
-        protocol::encode_ack(ack, chat_requests_[i]->client_id, m.msg_id, m.ts_ms, m.from_seq, r.duplicate);
+        protocol::encode_ack(ack, m.client_id, r.msg_id, r.ts_ms, r.from_seq, r.duplicate);
         to_session(origin, Delivery{Delivery::kind::ack,
                                     {},
                                     origin.session,
                                     0,
                                     make_text(std::move(ack)),
-                                    m.from_seq,
+                                    r.from_seq,
                                     chat_requests_[i]->inflight_bytes});
     }
 }
@@ -137,7 +144,7 @@ void StorageEngine::sync(const SyncInbox& request) {
                                             {},
                                             request.origin.session,
                                             0,
-                                            encode_chat(e.message, e.seq, outgoing),
+                                            encode_chat(to_event(e.message, e.seq, outgoing)),
                                             e.seq});
         last = e.seq;
     }

@@ -218,7 +218,8 @@ public:
                 if (earlier != by_client_id_.end()) {
                     if (idempotency_window_ms > 0 &&
                         message(earlier->msg_id).ts_ms >= window_start(now_ms, idempotency_window_ms)) {
-                        results.push_back({stored(earlier->msg_id), true});
+                        const Message& m = message(earlier->msg_id);
+                        results.push_back({earlier->msg_id, m.ts_ms, m.from_seq, m.to_seq, true});
                         continue;
                     }
                     by_client_id_.erase(earlier); // a newer message takes the key over, below
@@ -236,8 +237,7 @@ public:
                 // Its probe finds the slot the failed find() ended at, still in cache.
                 by_client_id_.insert(ClientRef{id_hash, msg_id});
             }
-            results.push_back(
-                {StoredMessage{msg_id, now_ms, in.from, in.to, in.text, m.from_seq, m.to_seq}, false});
+            results.push_back({msg_id, now_ms, m.from_seq, m.to_seq, false});
         }
         return results;
     }

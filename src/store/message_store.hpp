@@ -36,11 +36,16 @@ struct StoredMessage {
                                 // chat to oneself takes one inbox entry)
 };
 
-// What append() did with one NewMessage.
+// What append() did with one NewMessage: the ids it was stored under. The names and the text
+// are the caller's own NewMessage's, so they are not copied back (that was an allocation a
+// message on the hot path); a duplicate's text is the earlier message's, read like any other.
 struct AppendResult {
-    StoredMessage message;
+    std::uint64_t msg_id = 0;
+    std::int64_t ts_ms = 0;
+    std::uint64_t from_seq = 0;
+    std::uint64_t to_seq = 0;
     // True if (from, client_id) matched a message stored within the idempotency window: nothing
-    // was written, `message` is the earlier one.
+    // was written, and the ids are the earlier message's.
     bool duplicate = false;
 };
 

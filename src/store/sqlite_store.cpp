@@ -656,7 +656,7 @@ private:
                     return earlier.error();
                 }
                 if (*earlier) {
-                    results.push_back({std::move(**earlier), true});
+                    results.push_back(**earlier);
                     continue;
                 }
             }
@@ -675,15 +675,7 @@ private:
             if (window_ms > 0 && fingerprint != 0) {
                 pending_client_ids_.insert_or_assign(fingerprint, m.msg_id);
             }
-            StoredMessage stored;
-            stored.msg_id = m.msg_id;
-            stored.ts_ms = now_ms;
-            stored.from = in.from;
-            stored.to = in.to;
-            stored.text = in.text;
-            stored.from_seq = m.from_seq;
-            stored.to_seq = m.to_seq;
-            results.push_back({std::move(stored), false});
+            results.push_back({m.msg_id, now_ms, m.from_seq, m.to_seq, false});
             pending_tail_.push_back(tail_entry(m, fingerprint));
             pending_.push_back(std::move(m));
         }
@@ -710,13 +702,13 @@ private:
 
     // The newest message `sender` stored with `client_id` at or after `oldest_ts`, if any: the
     // fingerprint names a candidate (in this batch, or remembered), the message itself confirms it.
-    result<std::optional<StoredMessage>> find_duplicate(std::int64_t sender, const std::string& client_id,
-                                                        std::uint64_t fingerprint, std::int64_t oldest_ts) {
+    result<std::optional<AppendResult>> find_duplicate(std::int64_t sender, const std::string& client_id,
+                                                       std::uint64_t fingerprint, std::int64_t oldest_ts) {
         const auto in_batch = pending_client_ids_.find(fingerprint);
         const std::uint64_t candidate =
             in_batch != pending_client_ids_.end() ? in_batch->second : client_ids_.find(fingerprint);
         if (candidate == 0) {
-            return std::optional<StoredMessage>();
+            return std::optional<AppendResult>();
         }
         BatchReader batches(*this);
         auto logged = batches.logged(candidate);
@@ -725,13 +717,9 @@ private:
         }
         const std::optional<LoggedMessage>& m = *logged;
         if (!m || m->from != sender || m->client_id != client_id || m->ts_ms < oldest_ts) {
-            return std::optional<StoredMessage>();
+            return std::optional<AppendResult>();
         }
-        auto stored = to_stored(*m);
-        if (!stored) {
-            return stored.error();
-        }
-        return std::optional<StoredMessage>(std::move(*stored));
+        return std::optional<AppendResult>(AppendResult{m->msg_id, m->ts_ms, m->from_seq, m->to_seq, true});
     }
 
     // Fills the idempotency check's memory once, at the first append that checks: the client-id

@@ -121,12 +121,12 @@ TEST_F(JournalStore, WhatWasAckedSurvivesAProcessThatDiedWithoutClosingIt) {
     auto retry = store->append(std::vector<NewMessage>{{"ben", "ann", "back", "id-1"}}, t0 + 2, day);
     ASSERT_TRUE(retry);
     EXPECT_TRUE(retry->front().duplicate);
-    EXPECT_EQ(retry->front().message.msg_id, 4u);
+    EXPECT_EQ(retry->front().msg_id, 4u);
     // And numbering goes on where it was.
     auto next = store->append(chats("ann", "ben", 1), t0 + 3, day);
     ASSERT_TRUE(next);
-    EXPECT_EQ(next->front().message.msg_id, 5u);
-    EXPECT_EQ(next->front().message.to_seq, 5u);
+    EXPECT_EQ(next->front().msg_id, 5u);
+    EXPECT_EQ(next->front().to_seq, 5u);
 }
 
 TEST_F(JournalStore, PushedSeqIsWrittenWithTheNextWriteOrByMaintainOrAtClose) {
@@ -259,7 +259,7 @@ TEST_F(JournalStore, ATornWriteAtTheEndIsCutOffWithAWarning) {
         EXPECT_EQ(inbox_ids(*store, "ben"), (std::vector<std::uint64_t>{1, 2}));
         auto next = store->append(chats("ann", "ben", 1), t0, day);
         ASSERT_TRUE(next);
-        EXPECT_EQ(next->front().message.msg_id, 3u) << "the torn batch took no ids";
+        EXPECT_EQ(next->front().msg_id, 3u) << "the torn batch took no ids";
     }
     warnings.clear();
     auto store = open(&warnings);
@@ -348,7 +348,7 @@ TEST_F(JournalStore, AWriteTheFileSystemRefusesStoresNothing) {
 
     auto next = store->append(chats("ann", "ben", 1), t0, day);
     ASSERT_TRUE(next);
-    EXPECT_EQ(next->front().message.msg_id, 3u);
+    EXPECT_EQ(next->front().msg_id, 3u);
     store.reset();
     store = open();
     EXPECT_EQ(inbox_ids(*store, "ben"), (std::vector<std::uint64_t>{1, 2, 3}));

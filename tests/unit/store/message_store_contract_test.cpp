@@ -122,7 +122,11 @@ protected:
     StoredMessage send(const std::string& from, const std::string& to, const std::string& text,
                        std::int64_t now = t0) {
         auto results = append({chat(from, to, text)}, now);
-        return results.empty() ? StoredMessage{} : results.front().message;
+        if (results.empty()) {
+            return {};
+        }
+        const AppendResult& r = results.front();
+        return StoredMessage{r.msg_id, r.ts_ms, from, to, text, r.from_seq, r.to_seq};
     }
 
     std::vector<InboxEntry> inbox(const std::string& user, std::uint64_t since = 0,
@@ -229,13 +233,17 @@ TYPED_TEST(MessageStoreContract, AssignsIncreasingMsgIdsAndTheGivenTs) {
     std::uint64_t previous = 0;
     for (const AppendResult& r : results) {
         EXPECT_FALSE(r.duplicate);
-        EXPECT_GT(r.message.msg_id, previous);
-        EXPECT_EQ(r.message.ts_ms, t0);
-        previous = r.message.msg_id;
+        EXPECT_GT(r.msg_id, previous);
+        EXPECT_EQ(r.ts_ms, t0);
+        previous = r.msg_id;
     }
-    EXPECT_EQ(results[0].message.from, "alice");
-    EXPECT_EQ(results[0].message.to, "bob");
-    EXPECT_EQ(results[0].message.text, "one");
+    const auto bob = this->inbox("bob"); // "one", then "two"
+    ASSERT_EQ(bob.size(), 2u);
+    EXPECT_EQ(bob[0].message.msg_id, results[0].msg_id);
+    EXPECT_EQ(bob[0].message.from, "alice");
+    EXPECT_EQ(bob[0].message.to, "bob");
+    EXPECT_EQ(bob[0].message.text, "one");
+    EXPECT_EQ(bob[0].message.to_seq, results[0].to_seq);
     const auto later = this->send("alice", "bob", "four", t0 + 5);
     EXPECT_GT(later.msg_id, previous);
     EXPECT_EQ(later.ts_ms, t0 + 5);
@@ -309,12 +317,13 @@ TYPED_TEST(MessageStoreContract, RepeatedClientIdWithinWindowIsStoredOnce) {
     EXPECT_FALSE(first.duplicate);
     const auto retry = this->append({chat("alice", "bob", "hello again", "\"c1\"")}, t0 + day - 1).front();
     EXPECT_TRUE(retry.duplicate);
-    EXPECT_EQ(retry.message.msg_id, first.message.msg_id);
-    EXPECT_EQ(retry.message.ts_ms, first.message.ts_ms);
-    EXPECT_EQ(retry.message.text, "hello");
-    EXPECT_EQ(retry.message.from_seq, first.message.from_seq);
-    EXPECT_EQ(retry.message.to_seq, first.message.to_seq);
-    EXPECT_EQ(this->inbox("bob").size(), 1u);
+    EXPECT_EQ(retry.msg_id, first.msg_id);
+    EXPECT_EQ(retry.ts_ms, first.ts_ms);
+    EXPECT_EQ(retry.from_seq, first.from_seq);
+    EXPECT_EQ(retry.to_seq, first.to_seq);
+    const auto bob = this->inbox("bob");
+    ASSERT_EQ(bob.size(), 1u);
+    EXPECT_EQ(bob[0].message.text, "hello") << "the retry changed nothing";
     EXPECT_EQ(this->last_seq("alice"), 1u);
     // Nothing was assigned to the duplicate: the next message follows without a gap.
     const auto next = this->send("alice", "bob", "next", t0 + 1);
@@ -329,7 +338,7 @@ TYPED_TEST(MessageStoreContract, RepeatedClientIdInOneBatchIsADuplicateOfTheFirs
     EXPECT_FALSE(results[0].duplicate);
     EXPECT_FALSE(results[1].duplicate);
     EXPECT_TRUE(results[2].duplicate);
-    EXPECT_EQ(results[2].message.msg_id, results[0].message.msg_id);
+    EXPECT_EQ(results[2].msg_id, results[0].msg_id);
     EXPECT_FALSE(results[3].duplicate);
     EXPECT_EQ(this->inbox("alice").size(), 3u);
     EXPECT_EQ(this->inbox("bob").size(), 2u);
@@ -340,7 +349,7 @@ TYPED_TEST(MessageStoreContract, ClientIdsBelongToTheirSender) {
         this->append({chat("alice", "bob", "a", "\"x\""), chat("bob", "alice", "b", "\"x\"")});
     EXPECT_FALSE(results[0].duplicate);
     EXPECT_FALSE(results[1].duplicate);
-    EXPECT_NE(results[0].message.msg_id, results[1].message.msg_id);
+    EXPECT_NE(results[0].msg_id, results[1].msg_id);
 }
 
 TYPED_TEST(MessageStoreContract, EmptyClientIdNeverDeduplicates) {
@@ -353,11 +362,11 @@ TYPED_TEST(MessageStoreContract, ClientIdOutsideTheWindowIsANewMessage) {
     const auto first = this->append({chat("alice", "bob", "one", "\"c\"")}, t0).front();
     const auto later = this->append({chat("alice", "bob", "two", "\"c\"")}, t0 + day + 1).front();
     EXPECT_FALSE(later.duplicate);
-    EXPECT_GT(later.message.msg_id, first.message.msg_id);
+    EXPECT_GT(later.msg_id, first.msg_id);
     // Within the window of the newer one, a retry matches the newer one.
     const auto retry = this->append({chat("alice", "bob", "two", "\"c\"")}, t0 + day + 2).front();
     EXPECT_TRUE(retry.duplicate);
-    EXPECT_EQ(retry.message.msg_id, later.message.msg_id);
+    EXPECT_EQ(retry.msg_id, later.msg_id);
 }
 
 TYPED_TEST(MessageStoreContract, WindowOfZeroTurnsDedupOff) {
@@ -647,7 +656,7 @@ TYPED_TEST(MessageStoreContract, PrunedMessagesNoLongerDeduplicate) {
     EXPECT_EQ(this->prune(t0 + 1, 10), 1u);
     const auto again = this->append({chat("alice", "bob", "hi", "\"k\"")}, t0 + 2).front();
     EXPECT_FALSE(again.duplicate);
-    EXPECT_GT(again.message.msg_id, first.message.msg_id);
+    EXPECT_GT(again.msg_id, first.msg_id);
 }
 
 } // namespace

@@ -78,14 +78,14 @@ std::set<std::uint64_t> all_msg_ids(MessageStore& store, const std::vector<std::
 
 TEST(SqliteStore, ReopenKeepsEverythingAndContinuesAboveIt) {
     TempDir dir;
-    StoredMessage first, second;
+    AppendResult first, second;
     {
         auto store = open_sqlite_store(dir.path());
         auto r = store->append(
             std::vector{chat("alice", "bob", "one", "\"c1\""), chat("bob", "alice", "two")}, t0, day);
         ASSERT_TRUE(r.has_value());
-        first = (*r)[0].message;
-        second = (*r)[1].message;
+        first = (*r)[0];
+        second = (*r)[1];
         ASSERT_TRUE(store->record_receipt({"alice", "bob", receipt_kind::read, second.msg_id}).has_value());
         ASSERT_TRUE(store->set_pushed_seq("bob", 2).has_value()); // persisted at close at the latest
     }
@@ -106,11 +106,11 @@ TEST(SqliteStore, ReopenKeepsEverythingAndContinuesAboveIt) {
     auto r = store->append(std::vector{chat("alice", "bob", "three"), chat("alice", "bob", "one", "\"c1\"")},
                            t0 + 1000, day);
     ASSERT_TRUE(r.has_value());
-    EXPECT_GT((*r)[0].message.msg_id, second.msg_id);
-    EXPECT_EQ((*r)[0].message.from_seq, 3u);
-    EXPECT_EQ((*r)[0].message.to_seq, 3u);
+    EXPECT_GT((*r)[0].msg_id, second.msg_id);
+    EXPECT_EQ((*r)[0].from_seq, 3u);
+    EXPECT_EQ((*r)[0].to_seq, 3u);
     EXPECT_TRUE((*r)[1].duplicate); // idempotency survives the restart
-    EXPECT_EQ((*r)[1].message.msg_id, first.msg_id);
+    EXPECT_EQ((*r)[1].msg_id, first.msg_id);
 }
 
 TEST(SqliteStore, ReopenAfterPruningEverythingReusesNoIdOrSeq) {
@@ -121,7 +121,7 @@ TEST(SqliteStore, ReopenAfterPruningEverythingReusesNoIdOrSeq) {
         for (int i = 0; i < 3; ++i) {
             auto r = store->append(std::vector{chat("alice", "bob", "x")}, t0, day);
             ASSERT_TRUE(r.has_value());
-            last_id = r->front().message.msg_id;
+            last_id = r->front().msg_id;
         }
         ASSERT_EQ(*store->prune(t0 + 1, 100), 3u);
     }
@@ -130,9 +130,9 @@ TEST(SqliteStore, ReopenAfterPruningEverythingReusesNoIdOrSeq) {
     EXPECT_TRUE(store->conversations("alice")->empty());
     auto r = store->append(std::vector{chat("bob", "alice", "y")}, t0 + 2, day);
     ASSERT_TRUE(r.has_value());
-    EXPECT_GT(r->front().message.msg_id, last_id);
-    EXPECT_EQ(r->front().message.from_seq, 4u);
-    EXPECT_EQ(r->front().message.to_seq, 4u);
+    EXPECT_GT(r->front().msg_id, last_id);
+    EXPECT_EQ(r->front().from_seq, 4u);
+    EXPECT_EQ(r->front().to_seq, 4u);
 }
 
 // ADR 014: a commit writes one batch row; the runs readers look messages up by come with the
@@ -151,7 +151,7 @@ TEST(SqliteStore, MessagesNotInRunsYetAreReadFromTheTailAlsoAfterAReopen) {
         auto again = store->append(std::vector{chat("alice", "bob", "one", "c1")}, t0 + 2, day);
         ASSERT_TRUE(again.has_value());
         EXPECT_TRUE(again->front().duplicate);
-        EXPECT_EQ(again->front().message.msg_id, 1u);
+        EXPECT_EQ(again->front().msg_id, 1u);
         auto delivered = store->record_receipt({"bob", "alice", receipt_kind::delivered, 99});
         ASSERT_TRUE(delivered.has_value());
         EXPECT_EQ(*delivered, 2u) << "clamped to the pair's last message, in the tail";
@@ -173,8 +173,8 @@ TEST(SqliteStore, MessagesNotInRunsYetAreReadFromTheTailAlsoAfterAReopen) {
     auto next = store->append(std::vector{chat("bob", "alice", "three"), chat("alice", "bob", "one", "c1")},
                               t0 + 3, day);
     ASSERT_TRUE(next.has_value());
-    EXPECT_EQ((*next)[0].message.msg_id, 4u);
-    EXPECT_EQ((*next)[0].message.to_seq, 4u) << "seqs go on from the tail read back: no gap, no reuse";
+    EXPECT_EQ((*next)[0].msg_id, 4u);
+    EXPECT_EQ((*next)[0].to_seq, 4u) << "seqs go on from the tail read back: no gap, no reuse";
     EXPECT_TRUE((*next)[1].duplicate) << "the reopened tail's client ids are remembered";
     auto history = store->history("bob", "alice", 0, 10);
     ASSERT_TRUE(history.has_value());
@@ -219,10 +219,9 @@ TEST(SqliteStore, APassWritesOneRunPerUserAndPerConversation) {
     auto retry = store->append(std::vector{batch[0], batch[4999]}, t0 + 1, day);
     ASSERT_TRUE(retry.has_value());
     EXPECT_TRUE((*retry)[0].duplicate);
-    EXPECT_EQ((*retry)[0].message.msg_id, 1u);
+    EXPECT_EQ((*retry)[0].msg_id, 1u);
     EXPECT_TRUE((*retry)[1].duplicate);
-    EXPECT_EQ((*retry)[1].message.msg_id, 5000u);
-    EXPECT_EQ((*retry)[1].message.text, "m4999");
+    EXPECT_EQ((*retry)[1].msg_id, 5000u);
     store.reset();
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT count(*) FROM batches"), "1");
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'indexed_through'"), "5000");
@@ -234,7 +233,7 @@ TEST(SqliteStore, APassWritesOneRunPerUserAndPerConversation) {
     auto again = store->append(std::vector{batch[17]}, t0 + 2, day);
     ASSERT_TRUE(again.has_value());
     EXPECT_TRUE(again->front().duplicate) << "remembered from the client-id run at the reopen";
-    EXPECT_EQ(again->front().message.msg_id, 18u);
+    EXPECT_EQ(again->front().msg_id, 18u);
     auto inbox = store->inbox_since("v0", 0, 5000);
     ASSERT_TRUE(inbox.has_value());
     ASSERT_EQ(inbox->size(), 1000u);
@@ -363,7 +362,7 @@ TEST(SqliteStore, PruneCutsABatchAndReadsPastWhatItDeleted) {
         ASSERT_TRUE(retry.has_value());
         EXPECT_FALSE((*retry)[0].duplicate) << "pruned: no longer deduplicates";
         EXPECT_TRUE((*retry)[1].duplicate);
-        EXPECT_EQ((*retry)[1].message.msg_id, 5u);
+        EXPECT_EQ((*retry)[1].msg_id, 5u);
     }
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT min(first_id) FROM batches"), "4") << "the cut batch starts at 4";
     EXPECT_EQ(raw_sql(db_file(dir), "SELECT value FROM meta WHERE key = 'pruned_through'"), "3");
@@ -450,8 +449,8 @@ TEST(SqliteStore, MigratesAVersion1DatabaseAndKeepsItsMessages) {
     EXPECT_TRUE(retry->front().duplicate) << "the client id moved into the new index";
     auto next = store->append(std::vector{chat("bob", "alice", "new")}, t0 + 2, day);
     ASSERT_TRUE(next.has_value());
-    EXPECT_EQ(next->front().message.msg_id, 2u);
-    EXPECT_EQ(next->front().message.from_seq, 2u);
+    EXPECT_EQ(next->front().msg_id, 2u);
+    EXPECT_EQ(next->front().from_seq, 2u);
 }
 
 // Version 2 to 3 moves every message into batches and runs (ADR 014) in one transaction at open:
@@ -511,14 +510,14 @@ TEST(SqliteStore, MovesAVersion2DatabaseIntoBatchesAndRuns) {
         std::vector{chat("alice", "bob", "one", "c1"), chat("alice", "alice", "note", "c3")}, t0 + 1, day);
     ASSERT_TRUE(retry.has_value());
     EXPECT_TRUE((*retry)[0].duplicate);
-    EXPECT_EQ((*retry)[0].message.msg_id, 1u);
+    EXPECT_EQ((*retry)[0].msg_id, 1u);
     EXPECT_TRUE((*retry)[1].duplicate);
-    EXPECT_EQ((*retry)[1].message.msg_id, 3u);
+    EXPECT_EQ((*retry)[1].msg_id, 3u);
     auto next = store->append(std::vector{chat("bob", "alice", "new")}, t0 + 2, day);
     ASSERT_TRUE(next.has_value());
-    EXPECT_EQ(next->front().message.msg_id, 4u);
-    EXPECT_EQ(next->front().message.from_seq, 3u);
-    EXPECT_EQ(next->front().message.to_seq, 4u);
+    EXPECT_EQ(next->front().msg_id, 4u);
+    EXPECT_EQ(next->front().from_seq, 3u);
+    EXPECT_EQ(next->front().to_seq, 4u);
 }
 
 TEST(SqliteStore, CreatesTheDataDirectory) {
@@ -685,8 +684,8 @@ TEST(SqliteStore, RefusesAnotherProgramsDatabase) {
     if (!after) {
         fail("append after the failure");
     }
-    const StoredMessage& a = before->front().message;
-    const StoredMessage& b = after->front().message;
+    const AppendResult& a = before->front();
+    const AppendResult& b = after->front();
     if (b.msg_id != a.msg_id + 1 || b.from_seq != 2 || b.to_seq != 2) {
         fail("ids or seqs skipped");
     }
@@ -736,7 +735,7 @@ TEST(SqliteStore, SigkillLosesNoAckedMessage) {
                 if (!r) {
                     ::_exit(2);
                 }
-                const std::string ack = std::to_string(r->back().message.msg_id) + "\n";
+                const std::string ack = std::to_string(r->back().msg_id) + "\n";
                 if (::write(pipe_fds[1], ack.data(), ack.size()) != static_cast<ssize_t>(ack.size())) {
                     ::_exit(3);
                 }
@@ -782,8 +781,8 @@ TEST(SqliteStore, SigkillLosesNoAckedMessage) {
     }
     auto next = store->append(std::vector{chat("alice", "bob", "after the crash")}, t0 + 100000, day);
     ASSERT_TRUE(next.has_value());
-    EXPECT_GT(next->front().message.msg_id, *stored.rbegin());
-    EXPECT_EQ(next->front().message.from_seq, *store->last_seq("alice"));
+    EXPECT_GT(next->front().msg_id, *stored.rbegin());
+    EXPECT_EQ(next->front().from_seq, *store->last_seq("alice"));
     // A retry of the last acked batch after the restart is recognised, not stored twice.
     const int last_batch = static_cast<int>(lines()) - 1;
     auto retry =
@@ -792,7 +791,7 @@ TEST(SqliteStore, SigkillLosesNoAckedMessage) {
                       t0 + 100001, day);
     ASSERT_TRUE(retry.has_value());
     EXPECT_TRUE(retry->front().duplicate);
-    EXPECT_EQ(retry->front().message.msg_id, max_acked);
+    EXPECT_EQ(retry->front().msg_id, max_acked);
 }
 
 } // namespace
