@@ -133,6 +133,34 @@ TEST(Encode, ChatNumbersAtTheirExtremes) {
                    R"("msg_id":18446744073709551615,"ts":-9223372036854775808})");
 }
 
+// Chats and acks are written through a pointer into room reserved for their longest form: the
+// longest fields of every kind must fit exactly, and what was appended before must stay.
+TEST(Encode, TheLongestChatAndAckFitTheRoomTheyReserve) {
+    const std::string controls(300, '\x01'); // six bytes each once escaped, the most a byte takes
+    std::string escaped;
+    for (std::size_t i = 0; i < controls.size(); ++i) {
+        escaped += R"(\u0001)";
+    }
+    ChatEvent chat{controls,
+                   controls,
+                   controls,
+                   std::numeric_limits<std::uint64_t>::max(),
+                   std::numeric_limits<std::int64_t>::min(),
+                   true};
+    chat.seq = std::numeric_limits<std::uint64_t>::max();
+    std::string out = "before;";
+    encode_chat(out, chat);
+    EXPECT_EQ(out, R"(before;{"type":"chat","from_user_id":")" + escaped + R"(","to_user_id":")" + escaped +
+                       R"(","message":")" + escaped + R"(","msg_id":18446744073709551615,)" +
+                       R"("ts":-9223372036854775808,"seq":18446744073709551615,"outgoing":true})");
+
+    out = "before;";
+    encode_ack(out, R"("an id")", std::numeric_limits<std::uint64_t>::max(),
+               std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::uint64_t>::max(), true);
+    EXPECT_EQ(out, R"(before;{"type":"ack","id":"an id","msg_id":18446744073709551615,)"
+                   R"("ts":-9223372036854775808,"seq":18446744073709551615,"duplicate":true})");
+}
+
 TEST(Encode, AckEchoesTheIdVerbatim) {
     std::string out;
     encode_ack(out, R"("c\u002d1")", 42, 1700000000001);
