@@ -25,7 +25,7 @@ public:
         return send_result::queued;
     }
     std::uint64_t received = 0;
-    std::string last_text() const { return last_ ? std::string(*last_) : std::string(); }
+    std::string last_text() const { return std::string(last_.view()); }
 
     std::size_t queued_bytes() const override { return 0; }
     void resume_reading() override {}

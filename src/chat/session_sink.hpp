@@ -3,17 +3,44 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <string_view>
 
 namespace parley::chat {
 
-// One encoded JSON message, shared by every session it goes to: encoded once, never copied.
-using SharedText = std::shared_ptr<const std::string>;
+// One encoded JSON message, shared by every session it goes to: encoded once, never copied
+// again. One allocation holds the reference count, the size and the bytes (a shared std::string
+// took two), and the queues that hold it are 16 bytes an entry.
+class SharedText {
+public:
+    SharedText() = default;
+    explicit SharedText(std::string_view text) {
+        const std::size_t size = text.size();
+        std::shared_ptr<char[]> block = std::make_shared_for_overwrite<char[]>(sizeof size + size);
+        std::memcpy(block.get(), &size, sizeof size);
+        std::memcpy(block.get() + sizeof size, text.data(), size);
+        block_ = std::move(block);
+    }
 
-inline SharedText make_text(std::string text) {
-    return std::make_shared<const std::string>(std::move(text));
+    explicit operator bool() const { return block_ != nullptr; }
+    const char* data() const { return block_ ? block_.get() + sizeof(std::size_t) : nullptr; }
+    std::size_t size() const {
+        std::size_t size = 0;
+        if (block_) {
+            std::memcpy(&size, block_.get(), sizeof size);
+        }
+        return size;
+    }
+    std::string_view view() const { return {data(), size()}; }
+
+private:
+    std::shared_ptr<const char[]> block_;
+};
+
+inline SharedText make_text(std::string_view text) {
+    return SharedText(text);
 }
 
 // What send() did with a message, so a caller can count or react.

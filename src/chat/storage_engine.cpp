@@ -14,16 +14,22 @@ protocol::ChatEvent to_event(const store::StoredMessage& m, std::uint64_t seq, b
     return protocol::ChatEvent{m.from, m.to, m.text, m.msg_id, m.ts_ms, outgoing, seq};
 }
 
-SharedText encode_chat(const protocol::ChatEvent& event) {
-    std::string out;
-    protocol::encode_chat(out, event);
-    return make_text(std::move(out));
+// Encodes into `scratch`, reused so that a chat's only allocation is its SharedText.
+SharedText shared_chat(std::string& scratch, const protocol::ChatEvent& event) {
+    scratch.clear();
+    protocol::encode_chat(scratch, event);
+    return make_text(scratch);
 }
 
 // A message just stored, as its recipient's (or the sender's other devices') copy.
 protocol::ChatEvent to_event(const store::NewMessage& in, const store::AppendResult& stored, bool outgoing) {
-    return protocol::ChatEvent{
-        in.from, in.to, in.text, stored.msg_id, stored.ts_ms, outgoing, outgoing ? stored.from_seq : stored.to_seq};
+    return protocol::ChatEvent{in.from,
+                               in.to,
+                               in.text,
+                               stored.msg_id,
+                               stored.ts_ms,
+                               outgoing,
+                               outgoing ? stored.from_seq : stored.to_seq};
 }
 
 } // namespace
@@ -90,8 +96,8 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
         if (!r.duplicate) {
             ++messages_stored_;
             // A note to oneself reaches every session of the user, the sending one too.
-            to_user(m.to,
-                    Delivery{Delivery::kind::message, m.to, 0, 0, encode_chat(to_event(m, r, false)), r.to_seq});
+            to_user(m.to, Delivery{Delivery::kind::message, m.to, 0, 0,
+                                   shared_chat(encoded_, to_event(m, r, false)), r.to_seq});
             if (m.from != m.to) {
                 // The sender's other devices get a copy marked outgoing; most senders have none,
                 // and then nothing is encoded or posted. The seq is pushed either way: the
@@ -102,17 +108,17 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
                 }
                 if (others != 0) {
                     to_shards(others, Delivery{Delivery::kind::message, m.from, 0, origin.session,
-                                               encode_chat(to_event(m, r, true)), r.from_seq});
+                                               shared_chat(encoded_, to_event(m, r, true)), r.from_seq});
                 }
             }
         }
-        std::string ack;
-        protocol::encode_ack(ack, m.client_id, r.msg_id, r.ts_ms, r.from_seq, r.duplicate);
+        encoded_.clear();
+        protocol::encode_ack(encoded_, m.client_id, r.msg_id, r.ts_ms, r.from_seq, r.duplicate);
         to_session(origin, Delivery{Delivery::kind::ack,
                                     {},
                                     origin.session,
                                     0,
-                                    make_text(std::move(ack)),
+                                    make_text(encoded_),
                                     r.from_seq,
                                     chat_requests_[i]->inflight_bytes});
     }
@@ -144,7 +150,7 @@ void StorageEngine::sync(const SyncInbox& request) {
                                             {},
                                             request.origin.session,
                                             0,
-                                            encode_chat(to_event(e.message, e.seq, outgoing)),
+                                            shared_chat(encoded_, to_event(e.message, e.seq, outgoing)),
                                             e.seq});
         last = e.seq;
     }
@@ -156,7 +162,7 @@ void StorageEngine::sync(const SyncInbox& request) {
                                         {},
                                         request.origin.session,
                                         0,
-                                        nullptr,
+                                        {},
                                         last});
 }
 

@@ -85,6 +85,7 @@ private:
     std::vector<std::vector<Delivery>> outboxes_;
     ShardMask outboxes_pending_ = 0;
     std::vector<store::NewMessage> new_messages_;
+    std::string encoded_; // the chat or ack being encoded, before it is copied into its SharedText
     std::vector<const StoreChat*> chat_requests_;
     std::uint64_t messages_stored_ = 0;
     std::int64_t last_prune_ms_ = 0;

@@ -461,7 +461,7 @@ chat::send_result Connection::send(chat::SharedText text) {
     }
     OutChunk chunk;
     chunk.header_len =
-        static_cast<std::uint8_t>(ws::write_header(chunk.header, ws::opcode::text, text->size()));
+        static_cast<std::uint8_t>(ws::write_header(chunk.header, ws::opcode::text, text.size()));
     chunk.bytes = std::move(text);
     if (out_bytes_ + chunk.size() > shard_.config().max_send_queue_bytes) {
         spdlog::warn("closing session of '{}': slow consumer, {} bytes queued", chat_.user_id, out_bytes_);
@@ -521,7 +521,7 @@ void Connection::flush() {
                 skip -= c.header_len;
             }
             // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct.
-            iov[n++] = iovec{const_cast<char*>(c.bytes->data()) + skip, c.bytes->size() - skip};
+            iov[n++] = iovec{const_cast<char*>(c.bytes.data()) + skip, c.bytes.size() - skip};
             skip = 0;
         }
         msghdr msg{};
@@ -548,7 +548,7 @@ void Connection::flush() {
                 break;
             }
             left -= rest;
-            out_[out_head_].bytes.reset();
+            out_[out_head_].bytes = {};
             ++out_head_;
             out_head_sent_ = 0;
         }
@@ -769,13 +769,13 @@ std::size_t Connection::take_output(std::span<char> into) {
             std::memcpy(into.data() + n, c.header.data() + out_head_sent_, k);
         } else {
             const std::size_t at = out_head_sent_ - c.header_len;
-            k = std::min(c.bytes->size() - at, into.size() - n);
-            std::memcpy(into.data() + n, c.bytes->data() + at, k);
+            k = std::min(c.bytes.size() - at, into.size() - n);
+            std::memcpy(into.data() + n, c.bytes.data() + at, k);
         }
         n += k;
         out_head_sent_ += static_cast<std::uint32_t>(k); // within one chunk
         if (out_head_sent_ == c.size()) {
-            c.bytes.reset();
+            c.bytes = {};
             ++out_head_;
             out_head_sent_ = 0;
         }

@@ -91,7 +91,7 @@ private:
         chat::SharedText bytes;
         std::array<std::uint8_t, ws::max_header_bytes> header{};
         std::uint8_t header_len = 0;
-        std::size_t size() const { return header_len + bytes->size(); }
+        std::size_t size() const { return header_len + bytes.size(); }
     };
 
     // "Tell me when": the loop reports every change of readiness, and these say which reports

@@ -21,7 +21,7 @@ namespace parley::chat::testing {
 class RecordingSession final : public SessionSink {
 public:
     send_result send(SharedText text) override {
-        received.push_back(boost::json::parse(*text).as_object());
+        received.push_back(boost::json::parse(text.view()).as_object());
         return send_result::queued;
     }
     std::size_t queued_bytes() const override { return queued; }
