@@ -5,17 +5,18 @@
 
 namespace parley::chat {
 
-Directory::Stripe& Directory::stripe_for(std::string_view user) const {
+Directory::Stripe& Directory::stripe_for(const HashedName& user) const {
     // Mix the high bits down: std::hash of a string may leave low bits correlated.
-    std::size_t h = StringHash{}(user);
+    std::size_t h = user.hash;
     h ^= h >> 29;
     return stripes_[h % stripe_count];
 }
 
 void Directory::add(std::string_view user, unsigned shard) {
-    Stripe& s = stripe_for(user);
+    const HashedName key = hashed(user);
+    Stripe& s = stripe_for(key);
     std::lock_guard lock(s.mutex);
-    auto it = s.by_user.find(user);
+    auto it = s.by_user.find(key);
     if (it == s.by_user.end()) {
         it = s.by_user.emplace(std::string(user), Entry{}).first;
     }
@@ -23,9 +24,10 @@ void Directory::add(std::string_view user, unsigned shard) {
 }
 
 std::optional<std::uint64_t> Directory::remove(std::string_view user, unsigned shard) {
-    Stripe& s = stripe_for(user);
+    const HashedName key = hashed(user);
+    Stripe& s = stripe_for(key);
     std::lock_guard lock(s.mutex);
-    auto it = s.by_user.find(user);
+    auto it = s.by_user.find(key);
     if (it == s.by_user.end()) {
         return std::nullopt;
     }
@@ -39,16 +41,18 @@ std::optional<std::uint64_t> Directory::remove(std::string_view user, unsigned s
 }
 
 ShardMask Directory::shards_of(std::string_view user) const {
-    Stripe& s = stripe_for(user);
+    const HashedName key = hashed(user);
+    Stripe& s = stripe_for(key);
     std::lock_guard lock(s.mutex);
-    auto it = s.by_user.find(user);
+    auto it = s.by_user.find(key);
     return it == s.by_user.end() ? 0 : it->second.shards;
 }
 
 ShardMask Directory::reach(std::string_view user, std::uint64_t seq) {
-    Stripe& s = stripe_for(user);
+    const HashedName key = hashed(user);
+    Stripe& s = stripe_for(key);
     std::lock_guard lock(s.mutex);
-    auto it = s.by_user.find(user);
+    auto it = s.by_user.find(key);
     if (it == s.by_user.end()) {
         return 0;
     }
@@ -57,17 +61,19 @@ ShardMask Directory::reach(std::string_view user, std::uint64_t seq) {
 }
 
 std::uint64_t Directory::pushed_seq(std::string_view user) const {
-    Stripe& s = stripe_for(user);
+    const HashedName key = hashed(user);
+    Stripe& s = stripe_for(key);
     std::lock_guard lock(s.mutex);
-    auto it = s.by_user.find(user);
+    auto it = s.by_user.find(key);
     return it == s.by_user.end() ? 0 : it->second.pushed_seq;
 }
 
 bool Directory::charge(std::string_view user, std::uint64_t bytes, std::int64_t now_ms,
                        const SendLimits& limits) {
-    Stripe& s = stripe_for(user);
+    const HashedName key = hashed(user);
+    Stripe& s = stripe_for(key);
     std::lock_guard lock(s.mutex);
-    auto it = s.by_user.find(user);
+    auto it = s.by_user.find(key);
     if (it == s.by_user.end()) {
         return true;
     }

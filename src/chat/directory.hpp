@@ -43,9 +43,22 @@ public:
     bool charge(std::string_view user, std::uint64_t bytes, std::int64_t now_ms, const SendLimits& limits);
 
 private:
-    struct StringHash {
+    // A name with its hash, computed once for both the stripe and the stripe's table: the
+    // storage thread looks up two users for every message it fans out.
+    struct HashedName {
+        std::string_view name;
+        std::size_t hash;
+    };
+    struct NameHash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+        std::size_t operator()(const HashedName& k) const noexcept { return k.hash; }
+    };
+    struct NameEqual {
+        using is_transparent = void;
+        bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
+        bool operator()(const HashedName& a, std::string_view b) const noexcept { return a.name == b; }
+        bool operator()(std::string_view a, const HashedName& b) const noexcept { return a == b.name; }
     };
     // Kept small: one per online user (docs/operations.md, Capacity).
     struct Entry {
@@ -55,11 +68,12 @@ private:
     };
     struct Stripe {
         mutable std::mutex mutex;
-        std::unordered_map<std::string, Entry, StringHash, std::equal_to<>> by_user;
+        std::unordered_map<std::string, Entry, NameHash, NameEqual> by_user;
     };
     static constexpr std::size_t stripe_count = 64;
 
-    Stripe& stripe_for(std::string_view user) const;
+    static HashedName hashed(std::string_view user) { return {user, NameHash{}(user)}; }
+    Stripe& stripe_for(const HashedName& user) const;
 
     mutable std::array<Stripe, stripe_count> stripes_;
 };

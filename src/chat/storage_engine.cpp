@@ -286,7 +286,11 @@ void StorageEngine::to_shards(ShardMask shards, Delivery d) {
         const auto shard = static_cast<unsigned>(std::countr_zero(shards));
         shards &= shards - 1;
         outboxes_pending_ |= ShardMask{1} << shard;
-        outboxes_[shard].push_back(d);
+        if (shards == 0) {
+            outboxes_[shard].push_back(std::move(d)); // the last (most often the only) shard
+        } else {
+            outboxes_[shard].push_back(d);
+        }
     }
 }
 
