@@ -372,8 +372,6 @@ void Connection::finish_api_request(int status, const std::string& body, const s
 
 std::size_t Connection::handle_frames(std::span<char> input) {
     const std::size_t size = input.size();
-    // The frames of one read arrived together: they are charged at one time, read once.
-    clock::time_point now{};
     while (phase_ == phase::websocket || phase_ == phase::closing) {
         auto event = reader_.next(input);
         if (!event) {
@@ -398,7 +396,7 @@ std::size_t Connection::handle_frames(std::span<char> input) {
         }
         switch (e.kind) {
         case ws::event_kind::text:
-            if (admit_frame(e.payload.size(), now)) {
+            if (admit_frame(e.payload.size())) {
                 shard_.router().on_text(chat_, *this, e.payload);
                 if (chat_.login_pending) {
                     // The frames after a login are read as the verified user, or refused.
@@ -407,14 +405,14 @@ std::size_t Connection::handle_frames(std::span<char> input) {
             }
             break;
         case ws::event_kind::binary:
-            if (admit_frame(e.payload.size(), now)) {
+            if (admit_frame(e.payload.size())) {
                 shard_.router().reply_error(*this, protocol::errc::binary_unsupported,
                                             "Parley speaks JSON in text frames; binary frames are ignored");
             }
             break;
         case ws::event_kind::ping:
             // RFC 6455 §5.5.2: answer with the same payload.
-            if (admit_frame(e.payload.size(), now)) {
+            if (admit_frame(e.payload.size())) {
                 queue_control(ws::opcode::pong, e.payload);
             }
             break;
@@ -436,13 +434,12 @@ std::size_t Connection::handle_frames(std::span<char> input) {
     return size - input.size();
 }
 
-bool Connection::admit_frame(std::size_t payload_bytes, clock::time_point& now) {
-    if (now == clock::time_point{}) {
-        now = clock::now();
-    }
-    // Both or neither: a frame refused for its bytes does not use up a frame token.
+bool Connection::admit_frame(std::size_t payload_bytes) {
+    // Both or neither: a frame refused for its bytes does not use up a frame token. The frames of
+    // one read arrived together, so they are charged at the time of the read (no clock reading
+    // per frame; last_received_ only moves forward).
     if (flood_.try_take(shard_.frame_limit(), 1, shard_.byte_limit(), static_cast<double>(payload_bytes),
-                        now)) {
+                        last_received_)) {
         dropped_in_a_row_ = 0;
         return true;
     }

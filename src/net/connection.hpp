@@ -113,8 +113,7 @@ private:
     bool input_paused() const;
     std::size_t handle_frames(std::span<char> input);
     // Counts a frame of `payload_bytes` against the flood limits; false if it must be dropped.
-    // `now` is read at the first frame of a read (when still unset) and kept for the others.
-    bool admit_frame(std::size_t payload_bytes, clock::time_point& now);
+    bool admit_frame(std::size_t payload_bytes);
     void queue_raw(std::string bytes);
     void queue_control(ws::opcode op, std::string_view payload);
     void mark_dirty();
