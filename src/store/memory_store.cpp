@@ -9,9 +9,9 @@
 #include "store/memory_store.hpp"
 
 #include "store/byte_codec.hpp"
+#include "store/message_id_table.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
-#include <boost/unordered/unordered_flat_set.hpp>
 
 #include <algorithm>
 #include <cstring>
@@ -107,41 +107,6 @@ struct Message {
     MessageBody body; // client id empty if none
 };
 
-// An entry of the client-id table: the newest message sent with its (sender, client id), which
-// is also where the key's text lives, so the table holds 16 bytes an entry and no string.
-struct ClientRef {
-    std::size_t hash = 0;
-    std::uint64_t msg_id = 0;
-};
-struct ClientRefHash {
-    using is_transparent = void;
-    std::size_t operator()(const ClientKeyView& k) const noexcept { return k.hash; }
-    std::size_t operator()(const ClientRef& r) const noexcept { return r.hash; }
-};
-// Compares through the messages an entry points to: every entry's message is held (prune
-// removes the entry with the message, ClientIds::remember re-points it to a newer one).
-struct ClientRefEqual {
-    using is_transparent = void;
-    const std::deque<Message>* messages = nullptr;
-    const std::uint64_t* first_msg_id = nullptr;
-
-    ClientKeyView view(const ClientRef& r) const {
-        const Message& m = (*messages)[r.msg_id - *first_msg_id];
-        return {r.hash, m.from, m.body.client_id()};
-    }
-    static ClientKeyView view(const ClientKeyView& k) { return k; }
-    template <class A, class B> bool operator()(const A& a, const B& b) const noexcept {
-        // The full hashes first: the table's probe matches only a few bits of them, and reading
-        // an entry's message is a cache miss into millions of messages.
-        if (a.hash != b.hash) {
-            return false;
-        }
-        const ClientKeyView x = view(a);
-        const ClientKeyView y = view(b);
-        return x.from == y.from && x.id == y.id;
-    }
-};
-
 // The oldest ts a duplicate may have, without overflowing for a huge window.
 std::int64_t window_start(std::int64_t now_ms, std::int64_t window_ms) {
     constexpr auto lowest = std::numeric_limits<std::int64_t>::min();
@@ -199,7 +164,6 @@ private:
 class MemoryStore final : public MessageStore {
 public:
     MemoryStore() = default;
-    // by_client_id_'s comparisons point into this object.
     MemoryStore(const MemoryStore&) = delete;
     MemoryStore& operator=(const MemoryStore&) = delete;
 
@@ -212,22 +176,31 @@ public:
                                                             std::int64_t idempotency_window_ms) override {
         std::vector<AppendResult> results;
         results.reserve(batch.size());
+        // First the users and the client-id hashes of the whole batch, prefetching each hash's
+        // slot: the lookups below then find them loaded instead of missing one after another.
+        prepared_.clear();
         for (const NewMessage& in : batch) {
             const UserIndex from = intern(in.from);
             const UserIndex to = intern(in.to);
-            std::size_t id_hash = 0;
+            const std::size_t id_hash = in.client_id.empty() ? 0 : client_key_hash(from, in.client_id);
             if (!in.client_id.empty()) {
-                const ClientKeyView key = client_key(from, in.client_id);
-                id_hash = key.hash;
-                const auto earlier = by_client_id_.find(key);
-                if (earlier != by_client_id_.end()) {
+                by_client_id_.prefetch(id_hash);
+            }
+            prepared_.push_back({from, to, id_hash});
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const NewMessage& in = batch[i];
+            const auto [from, to, id_hash] = prepared_[i];
+            if (!in.client_id.empty()) {
+                const ClientKeyView key{id_hash, from, in.client_id};
+                if (const std::uint64_t earlier = find_client_id(key); earlier != 0) {
                     if (idempotency_window_ms > 0 &&
-                        message(earlier->msg_id).ts_ms >= window_start(now_ms, idempotency_window_ms)) {
-                        const Message& m = message(earlier->msg_id);
-                        results.push_back({earlier->msg_id, m.ts_ms, m.from_seq, m.to_seq, true});
+                        message(earlier).ts_ms >= window_start(now_ms, idempotency_window_ms)) {
+                        const Message& m = message(earlier);
+                        results.push_back({earlier, m.ts_ms, m.from_seq, m.to_seq, true});
                         continue;
                     }
-                    by_client_id_.erase(earlier); // a newer message takes the key over, below
+                    by_client_id_.erase(id_hash, earlier); // a newer message takes the key over, below
                 }
             }
             const std::uint64_t msg_id = next_msg_id_++;
@@ -239,8 +212,7 @@ public:
             m.to_seq = to == from ? m.from_seq : ++users_[to].last_seq;
             index_message(msg_id, m);
             if (!in.client_id.empty()) {
-                // Its probe finds the slot the failed find() ended at, still in cache.
-                by_client_id_.insert(ClientRef{id_hash, msg_id});
+                by_client_id_.insert(id_hash, msg_id); // its slots are the ones find() just read
             }
             results.push_back({msg_id, now_ms, m.from_seq, m.to_seq, false});
         }
@@ -362,11 +334,8 @@ public:
                 users_[m.to].inbox.pop_front();
             }
             if (!m.body.client_id().empty()) {
-                // Before the message goes: the table's comparisons read it.
-                const auto owner = by_client_id_.find(client_key(m.from, m.body.client_id()));
-                if (owner != by_client_id_.end() && owner->msg_id == msg_id) {
-                    by_client_id_.erase(owner);
-                }
+                // If the key still names this message (a newer one may have taken it over).
+                by_client_id_.erase(client_key_hash(m.from, m.body.client_id()), msg_id);
             }
             const auto conversation = by_conversation_.find(conversation_key(m.from, m.to));
             conversation->second.pop_front();
@@ -496,10 +465,10 @@ public:
                 if (!client_id.empty()) {
                     // As append() leaves it: the newest message with the key holds it.
                     const ClientKeyView key = client_key(messages_.back().from, client_id);
-                    if (const auto earlier = by_client_id_.find(key); earlier != by_client_id_.end()) {
-                        by_client_id_.erase(earlier);
+                    if (const std::uint64_t earlier = find_client_id(key); earlier != 0) {
+                        by_client_id_.erase(key.hash, earlier);
                     }
-                    by_client_id_.insert(ClientRef{key.hash, msg_id});
+                    by_client_id_.insert(key.hash, msg_id);
                 }
             }
             break;
@@ -561,6 +530,14 @@ private:
         return it == user_ids_.end() ? nullptr : &users_[it->second];
     }
 
+    // The message holding `key` in the client-id table, 0 if none.
+    std::uint64_t find_client_id(const ClientKeyView& key) const {
+        return by_client_id_.find(key.hash, [&](std::uint64_t msg_id) {
+            const Message& m = message(msg_id);
+            return m.from == key.from && m.body.client_id() == key.id;
+        });
+    }
+
     // Ids are dense: each stored message takes the next one, and prune only removes the front.
     const Message& message(std::uint64_t msg_id) const { return messages_[msg_id - first_msg_id_]; }
 
@@ -588,9 +565,14 @@ private:
     std::deque<User> users_;         // by UserIndex; users are never removed
     boost::unordered_flat_map<std::string, UserIndex, NameHash, std::equal_to<>> user_ids_;
     boost::unordered_flat_map<std::uint64_t, std::deque<std::uint64_t>> by_conversation_; // msg_id order
-    // (sender, client_id) -> the newest msg_id sent with it.
-    boost::unordered_flat_set<ClientRef, ClientRefHash, ClientRefEqual> by_client_id_{
-        0, ClientRefHash{}, ClientRefEqual{&messages_, &first_msg_id_}};
+    // (sender, client_id) -> the newest msg_id sent with it; the key's text lives in the message.
+    MessageIdTable by_client_id_;
+    struct Prepared {
+        UserIndex from;
+        UserIndex to;
+        std::size_t id_hash; // 0 if no client id
+    };
+    std::vector<Prepared> prepared_; // append()'s batch, reused
 };
 
 } // namespace
