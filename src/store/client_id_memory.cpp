@@ -7,21 +7,7 @@
 namespace parley::store {
 
 void ClientIdMemory::remember(std::uint64_t fingerprint, std::uint64_t msg_id) {
-    auto [it, inserted] = current_[part_of(fingerprint)].try_emplace(fingerprint, msg_id);
-    if (!inserted) {
-        it->second = std::max(it->second, msg_id);
-    }
-}
-
-std::uint64_t ClientIdMemory::find(std::uint64_t fingerprint) const {
-    const std::size_t part = part_of(fingerprint);
-    if (const auto it = current_[part].find(fingerprint); it != current_[part].end()) {
-        return it->second;
-    }
-    if (const auto it = previous_[part].find(fingerprint); it != previous_[part].end()) {
-        return it->second;
-    }
-    return 0;
+    current_[part_of(fingerprint)].insert(fingerprint, msg_id);
 }
 
 void ClientIdMemory::age(std::int64_t now_ms, std::int64_t window_ms) {
@@ -29,9 +15,7 @@ void ClientIdMemory::age(std::int64_t now_ms, std::int64_t window_ms) {
         return;
     }
     previous_ = std::move(current_);
-    for (Part& part : current_) {
-        part.clear();
-    }
+    current_ = Generation{};
     current_started_ms_ = now_ms;
 }
 

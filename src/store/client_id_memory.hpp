@@ -1,10 +1,11 @@
 // The idempotency check's memory for the SQLite store (ADR 014): fingerprint of (sender, client
-// id) -> the newest msg_id stored with it, for the messages of the last one to two windows. A
-// found msg_id is a candidate only: the store confirms it against the stored message. Pure (the
-// caller passes the time), owned by the store, used from its one thread.
+// id) -> the msg_ids stored with it, for the messages of the last one to two windows, in 8 bytes
+// a slot (FingerprintTable, ADR 015). A found msg_id is a candidate only: the store confirms it
+// against the stored message. Pure (the caller passes the time), owned by the store, used from
+// its one thread.
 #pragma once
 
-#include <boost/unordered/unordered_flat_map.hpp>
+#include "store/fingerprint_table.hpp"
 
 #include <array>
 #include <cstddef>
@@ -14,11 +15,32 @@ namespace parley::store {
 
 class ClientIdMemory {
 public:
-    // Remembers `msg_id` for `fingerprint` (the higher one, if it has one already).
+    // Remembers `msg_id` under `fingerprint` (once, if remembered again).
     void remember(std::uint64_t fingerprint, std::uint64_t msg_id);
 
-    // The newest msg_id remembered for `fingerprint`, 0 if none.
-    std::uint64_t find(std::uint64_t fingerprint) const;
+    // Starts loading what find(fingerprint) will read.
+    void prefetch(std::uint64_t fingerprint) const {
+        const std::size_t part = part_of(fingerprint);
+        current_[part].prefetch(fingerprint);
+        previous_[part].prefetch(fingerprint);
+    }
+    // The first msg_id remembered under `fingerprint` (or under one that shares its slot's bits)
+    // that `confirm(msg_id)` accepts, the current generation's first; 0 if none.
+    template <class Confirm> std::uint64_t find(std::uint64_t fingerprint, Confirm&& confirm) const {
+        std::uint64_t found = 0;
+        const auto take = [&](std::uint64_t msg_id) {
+            if (confirm(msg_id)) {
+                found = msg_id;
+                return true;
+            }
+            return false;
+        };
+        const std::size_t part = part_of(fingerprint);
+        if (!current_[part].any_candidate(fingerprint, take)) {
+            previous_[part].any_candidate(fingerprint, take);
+        }
+        return found;
+    }
 
     // Called before each batch that checks: once `window_ms` has passed since the current
     // generation began, it becomes the old one and the one before is dropped. So what was stored
@@ -36,7 +58,7 @@ private:
     // Split by the fingerprint's top bits so that growing rehashes one part at a time: a single
     // table of millions of entries would stop the storage thread for tens of ms when it doubles.
     static constexpr std::size_t parts = 64;
-    using Part = boost::unordered_flat_map<std::uint64_t, std::uint64_t>;
+    using Part = FingerprintTable;
     using Generation = std::array<Part, parts>;
 
     static std::size_t part_of(std::uint64_t fingerprint) { return fingerprint >> 58; }

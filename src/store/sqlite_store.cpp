@@ -146,7 +146,8 @@ public:
           insert_client_id_run_(db_.get(),
                                 "INSERT OR REPLACE INTO client_id_runs (first_id, last_id, last_ts, entries) "
                                 "VALUES (?1, ?2, ?3, ?4)"),
-          select_client_id_runs_(db_.get(), "SELECT entries FROM client_id_runs WHERE last_ts >= ?1"),
+          select_client_id_runs_(db_.get(),
+                                 "SELECT entries FROM client_id_runs WHERE last_ts >= ?1 ORDER BY first_id"),
           select_peers_(db_.get(), "SELECT peer FROM conversations WHERE user = ?1"),
           insert_conversation_(db_.get(), "INSERT INTO conversations (user, peer) VALUES (?1, ?2) "
                                           "ON CONFLICT (user, peer) DO NOTHING"),
@@ -251,8 +252,12 @@ public:
             if (tail_.empty()) {
                 tail_started_ = std::chrono::steady_clock::now();
             }
-            for (const auto& [fingerprint, msg_id] : pending_client_ids_) { // empty unless checking
-                client_ids_.remember(fingerprint, msg_id);
+            if (idempotency_window_ms > 0) {
+                for (const TailEntry& m : pending_tail_) { // in msg_id order, as the memory wants
+                    if (m.client_id_fingerprint != 0) {
+                        client_ids_.remember(m.client_id_fingerprint, m.msg_id);
+                    }
+                }
             }
             for (const TailEntry& m : pending_tail_) {
                 tail_last_[pair_key(m.from, m.to)] = m.msg_id;
@@ -634,6 +639,12 @@ private:
                                                             std::int64_t now_ms, std::int64_t window_ms) {
         std::vector<AppendResult> results;
         results.reserve(batch.size());
+        // First the batch's users and fingerprints; then the duplicate checks, each prefetching
+        // where the one `prefetch_ahead` later will look, so that their cache misses overlap
+        // instead of following one another (ADR 015). Not the whole batch at once: a group
+        // commit can hold thousands, whose lines would be evicted before they are read.
+        constexpr std::size_t prefetch_ahead = 16;
+        prepared_.clear();
         for (const NewMessage& in : batch) {
             auto from_found = find_or_create_user(in.from);
             if (!from_found) {
@@ -643,12 +654,21 @@ private:
             if (!to_found) {
                 return to_found.error();
             }
-            User* from = *from_found;
-            User* to = *to_found;
-
             // Computed once: the duplicate check, the tail and the pass's client-id run use it.
             const std::uint64_t fingerprint =
-                in.client_id.empty() ? 0 : log_rows::client_id_fingerprint(from->id, in.client_id);
+                in.client_id.empty() ? 0 : log_rows::client_id_fingerprint((*from_found)->id, in.client_id);
+            if (window_ms > 0 && fingerprint != 0 && prepared_.size() < prefetch_ahead) {
+                client_ids_.prefetch(fingerprint);
+            }
+            prepared_.push_back({*from_found, *to_found, fingerprint}); // User* stay put (users_by_name_)
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const NewMessage& in = batch[i];
+            const auto [from, to, fingerprint] = prepared_[i];
+            if (window_ms > 0 && i + prefetch_ahead < prepared_.size() &&
+                prepared_[i + prefetch_ahead].fingerprint != 0) {
+                client_ids_.prefetch(prepared_[i + prefetch_ahead].fingerprint);
+            }
             if (window_ms > 0 && fingerprint != 0) {
                 auto earlier =
                     find_duplicate(from->id, in.client_id, fingerprint, window_start(now_ms, window_ms));
@@ -704,22 +724,33 @@ private:
     // fingerprint names a candidate (in this batch, or remembered), the message itself confirms it.
     result<std::optional<AppendResult>> find_duplicate(std::int64_t sender, const std::string& client_id,
                                                        std::uint64_t fingerprint, std::int64_t oldest_ts) {
-        const auto in_batch = pending_client_ids_.find(fingerprint);
-        const std::uint64_t candidate =
-            in_batch != pending_client_ids_.end() ? in_batch->second : client_ids_.find(fingerprint);
-        if (candidate == 0) {
-            return std::optional<AppendResult>();
-        }
         BatchReader batches(*this);
-        auto logged = batches.logged(candidate);
-        if (!logged) {
-            return logged.error();
+        boost::system::error_code failed;
+        std::optional<AppendResult> found;
+        // True once `candidate` is the one, or reading it failed (the search stops either way).
+        const auto confirm = [&](std::uint64_t candidate) {
+            auto logged = batches.logged(candidate);
+            if (!logged) {
+                failed = logged.error();
+                return true;
+            }
+            const std::optional<LoggedMessage>& m = *logged;
+            if (!m || m->from != sender || m->client_id != client_id || m->ts_ms < oldest_ts) {
+                return false;
+            }
+            found = AppendResult{m->msg_id, m->ts_ms, m->from_seq, m->to_seq, true};
+            return true;
+        };
+        if (const auto in_batch = pending_client_ids_.find(fingerprint);
+            in_batch != pending_client_ids_.end()) {
+            confirm(in_batch->second);
+        } else {
+            client_ids_.find(fingerprint, confirm);
         }
-        const std::optional<LoggedMessage>& m = *logged;
-        if (!m || m->from != sender || m->client_id != client_id || m->ts_ms < oldest_ts) {
-            return std::optional<AppendResult>();
+        if (failed) {
+            return failed;
         }
-        return std::optional<AppendResult>(AppendResult{m->msg_id, m->ts_ms, m->from_seq, m->to_seq, true});
+        return found;
     }
 
     // Fills the idempotency check's memory once, at the first append that checks: the client-id
@@ -1372,6 +1403,12 @@ private:
     std::vector<LoggedMessage> pending_;
     std::vector<TailEntry> pending_tail_;
     boost::unordered_flat_map<std::uint64_t, std::uint64_t> pending_client_ids_;
+    struct Prepared {
+        User* from;
+        User* to;
+        std::uint64_t fingerprint; // 0 if no client id
+    };
+    std::vector<Prepared> prepared_; // append()'s batch, reused
     std::uint64_t batch_epoch_ = 0;
     std::vector<User*> touched_;
     std::vector<std::int64_t> created_;

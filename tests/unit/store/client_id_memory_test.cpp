@@ -2,27 +2,96 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <random>
+#include <vector>
 
-// The SQLite store's idempotency memory (ADR 014): what was remembered within the window is
-// found, the newest msg_id wins, and nothing older than two windows stays.
+// The SQLite store's idempotency memory (ADR 014, 015): what was remembered within the window is
+// found, candidates go to the caller's confirm() newest generation first, and nothing older than
+// two windows stays.
 
 namespace parley::store {
 namespace {
 
 constexpr std::int64_t window = 1000;
 
-TEST(ClientIdMemory, FindsTheNewestMsgIdRemembered) {
+// The first candidate for `fingerprint` (what a store that accepts anything would take).
+std::uint64_t first(const ClientIdMemory& memory, std::uint64_t fingerprint) {
+    return memory.find(fingerprint, [](std::uint64_t) { return true; });
+}
+
+TEST(ClientIdMemory, OffersEveryMsgIdRememberedUnderAFingerprint) {
     ClientIdMemory memory;
     memory.mark_loaded(0);
-    EXPECT_EQ(memory.find(42), 0u);
-    memory.remember(42, 7);
-    memory.remember(42, 5); // an older one, loaded after: the newer stays
+    EXPECT_EQ(first(memory, 42), 0u);
+    memory.remember(42, 5);
+    memory.remember(42, 7); // the same key stored again later (its first copy out of the window)
+    memory.remember(42, 7); // remembered twice (in a run and in the tail): kept once
     memory.remember(0xffff'0000'0000'0001ULL, 9);
-    EXPECT_EQ(memory.find(42), 7u);
-    EXPECT_EQ(memory.find(0xffff'0000'0000'0001ULL), 9u);
-    EXPECT_EQ(memory.find(43), 0u);
-    EXPECT_EQ(memory.size(), 2u);
+    std::vector<std::uint64_t> offered;
+    EXPECT_EQ(memory.find(42,
+                          [&](std::uint64_t id) {
+                              offered.push_back(id);
+                              return false;
+                          }),
+              0u)
+        << "nothing confirmed, nothing found";
+    std::sort(offered.begin(), offered.end());
+    EXPECT_EQ(offered, (std::vector<std::uint64_t>{5, 7}));
+    EXPECT_EQ(memory.find(42, [](std::uint64_t id) { return id == 7; }), 7u);
+    EXPECT_EQ(first(memory, 0xffff'0000'0000'0001ULL), 9u);
+    EXPECT_EQ(first(memory, 43), 0u);
+    EXPECT_EQ(memory.size(), 3u);
+}
+
+// Ids far apart within one generation (below the first one remembered, or 2^32 past it) do not
+// fit a slot's offset and are kept aside, still found.
+TEST(ClientIdMemory, IdsThatDoNotFitASlotAreStillFound) {
+    ClientIdMemory memory;
+    memory.mark_loaded(0);
+    constexpr std::uint64_t far = (std::uint64_t{1} << 32) + 100;
+    memory.remember(1, 50);
+    memory.remember(1, 10);       // below the part's first id
+    memory.remember(1, 50 + far); // past what 40 bits hold
+    memory.remember(1, 50 + far); // once
+    std::vector<std::uint64_t> offered;
+    memory.find(1, [&](std::uint64_t id) {
+        offered.push_back(id);
+        return false;
+    });
+    std::sort(offered.begin(), offered.end());
+    EXPECT_EQ(offered, (std::vector<std::uint64_t>{10, 50, 50 + far}));
+    EXPECT_EQ(memory.size(), 3u);
+}
+
+// Many fingerprints, so every part grows many times: each stays findable, with its own id, and a
+// fingerprint never remembered finds nothing its confirm() accepts.
+TEST(ClientIdMemory, EveryFingerprintStaysFindableThroughGrowth) {
+    ClientIdMemory memory;
+    memory.mark_loaded(0);
+    std::mt19937_64 random(7);
+    std::vector<std::uint64_t> fingerprints(200'000);
+    for (std::size_t i = 0; i < fingerprints.size(); ++i) {
+        fingerprints[i] = random() | 1;
+        memory.remember(fingerprints[i], 1000 + i);
+    }
+    EXPECT_EQ(memory.size(), fingerprints.size());
+    for (std::size_t i = 0; i < fingerprints.size(); ++i) {
+        memory.prefetch(fingerprints[i]);
+        const std::uint64_t want = 1000 + i;
+        ASSERT_EQ(memory.find(fingerprints[i], [&](std::uint64_t id) { return id == want; }), want) << i;
+    }
+    std::size_t false_candidates = 0;
+    for (int i = 0; i < 10'000; ++i) {
+        memory.find(random() | 1, [&](std::uint64_t) {
+            ++false_candidates;
+            return false;
+        });
+    }
+    // The entries a lookup passes share the top 12 bits of its tag (parts of 4,096 slots here); the
+    // other 20 tell them apart: about one false candidate in half a million lookups.
+    EXPECT_LE(false_candidates, 2u);
 }
 
 TEST(ClientIdMemory, KeepsOneWindowAtLeastAndTwoAtMost) {
@@ -30,19 +99,19 @@ TEST(ClientIdMemory, KeepsOneWindowAtLeastAndTwoAtMost) {
     memory.mark_loaded(0);
     memory.remember(1, 1); // at 0
     memory.age(999, window);
-    EXPECT_EQ(memory.find(1), 1u);
+    EXPECT_EQ(first(memory, 1), 1u);
     memory.age(1000, window); // a window since the generation began: it becomes the old one
     memory.remember(2, 2);    // at 1000
-    EXPECT_EQ(memory.find(1), 1u) << "still within the window of a message at 1000 - 1000";
-    EXPECT_EQ(memory.find(2), 2u);
+    EXPECT_EQ(first(memory, 1), 1u) << "still within the window of a message at 1000 - 1000";
+    EXPECT_EQ(first(memory, 2), 2u);
     memory.age(1999, window);
-    EXPECT_EQ(memory.find(1), 1u);
+    EXPECT_EQ(first(memory, 1), 1u);
     memory.age(2000, window); // two windows after it: gone
-    EXPECT_EQ(memory.find(1), 0u);
-    EXPECT_EQ(memory.find(2), 2u);
+    EXPECT_EQ(first(memory, 1), 0u);
+    EXPECT_EQ(first(memory, 2), 2u);
     memory.remember(2, 3); // the same key again, newer
     memory.age(3000, window);
-    EXPECT_EQ(memory.find(2), 3u) << "the newer one moved with its generation";
+    EXPECT_EQ(first(memory, 2), 3u) << "the newer one moved with its generation";
     EXPECT_EQ(memory.size(), 1u);
 }
 
