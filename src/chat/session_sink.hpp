@@ -10,9 +10,9 @@
 
 namespace parley::chat {
 
-// One encoded JSON message, shared by every session it goes to: encoded once, never copied
-// again. One allocation holds the reference count, the size and the bytes (a shared std::string
-// took two), and the queues that hold it are 16 bytes an entry.
+// One encoded JSON message, shared by every session it goes to: encoded once, copied once into
+// its block, then only shared. One allocation holds the reference count, the size and the bytes
+// (a shared std::string took two), and the queues that hold it are 16 bytes an entry.
 class SharedText {
 public:
     SharedText() = default;
