@@ -71,7 +71,7 @@ TEST(ClientIdMemory, EveryFingerprintStaysFindableThroughGrowth) {
     ClientIdMemory memory;
     memory.mark_loaded(0);
     std::mt19937_64 random(7);
-    std::vector<std::uint64_t> fingerprints(200'000);
+    std::vector<std::uint64_t> fingerprints(1'000'000);
     for (std::size_t i = 0; i < fingerprints.size(); ++i) {
         fingerprints[i] = random() | 1;
         memory.remember(fingerprints[i], 1000 + i);
@@ -83,15 +83,16 @@ TEST(ClientIdMemory, EveryFingerprintStaysFindableThroughGrowth) {
         ASSERT_EQ(memory.find(fingerprints[i], [&](std::uint64_t id) { return id == want; }), want) << i;
     }
     std::size_t false_candidates = 0;
-    for (int i = 0; i < 10'000; ++i) {
+    for (int i = 0; i < 100'000; ++i) {
         memory.find(random() | 1, [&](std::uint64_t) {
             ++false_candidates;
             return false;
         });
     }
-    // The entries a lookup passes share the top 12 bits of its tag (parts of 4,096 slots here); the
-    // other 20 tell them apart: about one false candidate in half a million lookups.
-    EXPECT_LE(false_candidates, 2u);
+    // Entries placed at the same slot as a lookup share the top 15 bits of its tag (parts of
+    // 32,768 slots here); the other 17 tell them apart: well under one false candidate in these
+    // 100,000 lookups. With 24-bit tags (9 bits left) there were 159.
+    EXPECT_LE(false_candidates, 5u);
 }
 
 TEST(ClientIdMemory, KeepsOneWindowAtLeastAndTwoAtMost) {
