@@ -188,21 +188,20 @@ public:
             if (!in.client_id.empty() && prepared_.size() < prefetch_ahead) {
                 by_client_id_.prefetch(id_hash);
             }
-            prepared_.push_back({from, to, id_hash, !in.client_id.empty()});
+            prepared_.push_back({from, to, id_hash});
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const NewMessage& in = batch[i];
-            const auto [from, to, id_hash, has_id] = prepared_[i];
-            if (i + prefetch_ahead < prepared_.size() && prepared_[i + prefetch_ahead].has_id) {
+            const auto [from, to, id_hash] = prepared_[i];
+            if (i + prefetch_ahead < batch.size() && !batch[i + prefetch_ahead].client_id.empty()) {
                 by_client_id_.prefetch(prepared_[i + prefetch_ahead].id_hash);
             }
             if (!in.client_id.empty()) {
                 const ClientKeyView key{id_hash, from, in.client_id};
                 if (const std::uint64_t earlier = find_client_id(key); earlier != 0) {
-                    if (idempotency_window_ms > 0 &&
-                        message(earlier).ts_ms >= window_start(now_ms, idempotency_window_ms)) {
-                        const Message& m = message(earlier);
-                        results.push_back({earlier, m.ts_ms, m.from_seq, m.to_seq, true});
+                    const Message& e = message(earlier);
+                    if (idempotency_window_ms > 0 && e.ts_ms >= window_start(now_ms, idempotency_window_ms)) {
+                        results.push_back({earlier, e.ts_ms, e.from_seq, e.to_seq, true});
                         continue;
                     }
                     by_client_id_.erase(id_hash, earlier); // a newer message takes the key over, below
@@ -575,8 +574,7 @@ private:
     struct Prepared {
         UserIndex from;
         UserIndex to;
-        std::size_t id_hash;
-        bool has_id;
+        std::size_t id_hash; // 0 if no client id
     };
     std::vector<Prepared> prepared_; // append()'s batch, reused
 };
