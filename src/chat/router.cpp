@@ -199,13 +199,6 @@ void Router::on_receipt(SessionState& state, SessionSink& session, const protoco
                         request.status == protocol::receipt_status::read, request.up_to});
 }
 
-void Router::queue(StorageRequest request) {
-    if (pending_.empty()) {
-        link_.request_flush();
-    }
-    pending_.push_back(std::move(request));
-}
-
 void Router::flush() {
     if (!pending_.empty()) {
         storage_.submit(pending_); // leaves pending_ empty, its capacity kept for the next pass

@@ -22,6 +22,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace parley::chat {
@@ -101,7 +102,13 @@ private:
     void on_receipt(SessionState& state, SessionSink& session, const protocol::ReceiptRequest& request);
     void deliver_to_session(const Delivery& d);
     void request_next_page(SessionState& state);
-    void queue(StorageRequest request);
+    // Built in place at the back of the pass's batch: a chat's strings move once, not twice.
+    template <class Request> void queue(Request&& request) {
+        if (pending_.empty()) {
+            link_.request_flush();
+        }
+        pending_.emplace_back(std::forward<Request>(request));
+    }
     Origin origin(const SessionState& state) const { return Origin{config_.shard, state.session_id}; }
 
     Config config_;
