@@ -3,10 +3,12 @@
 // validates nothing, so callers pass ids that the decoder already checked.
 #include "protocol/encoder.hpp"
 
+#include "protocol/decimal.hpp"
+
 #include <array>
-#include <charconv>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 namespace parley::protocol {
 
@@ -51,7 +53,11 @@ public:
     }
     void raw(char c) { *next_++ = c; }
     template <typename Integer> void integer(Integer value) {
-        next_ = std::to_chars(next_, next_ + integer_bound, value).ptr;
+        if constexpr (std::is_signed_v<Integer>) {
+            next_ = write_decimal(next_, static_cast<std::int64_t>(value));
+        } else {
+            next_ = write_decimal(next_, static_cast<std::uint64_t>(value));
+        }
     }
     // `bound` is json_string_bound(text), already computed for the piece's size.
     void string(std::string_view text, std::size_t bound) {
