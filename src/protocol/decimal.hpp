@@ -1,7 +1,7 @@
 // Integers as decimal text for the encoder: every chat and ack carries three of them (msg_id, a
 // 13-digit ts, seq). The digit count comes from the bit width, and the digits are written two at
-// a time from a table, right to left; std::to_chars counted digits in a loop first and took
-// about twice the instructions (ADR 015).
+// a time from a table, right to left. std::to_chars counted the digits in a loop first: this
+// takes about a third fewer instructions (ADR 015).
 #pragma once
 
 #include <array>
