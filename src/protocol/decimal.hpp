@@ -1,7 +1,7 @@
 // Integers as decimal text for the encoder: every chat and ack carries three of them (msg_id, a
 // 13-digit ts, seq). The digit count comes from the bit width, and the digits are written two at
-// a time from a table, right to left. std::to_chars counted the digits in a loop first: this
-// takes about a third fewer instructions (ADR 015).
+// a time from a table, right to left. std::to_chars counted the digits in a loop first; with
+// this, encoding a chat and its ack takes a quarter fewer instructions (ADR 015).
 #pragma once
 
 #include <array>
@@ -11,33 +11,24 @@
 
 namespace parley::protocol {
 
+// The powers of ten a uint64 holds, except that [0] is 0, not 1: so 0 counts one digit as 1
+// does. At namespace scope: a table local to a function is copied to the stack on each call.
+inline constexpr auto decimal_powers = [] {
+    std::array<std::uint64_t, 20> powers{};
+    std::uint64_t power = 1;
+    for (std::size_t i = 1; i < powers.size(); ++i) {
+        power *= 10;
+        powers[i] = power;
+    }
+    return powers;
+}();
+
 // The number of decimal digits of `value` (1 for 0).
 constexpr int decimal_digits(std::uint64_t value) {
-    // powers[0] is 0, not 1, so that 0 counts one digit like 1 does.
-    constexpr std::array<std::uint64_t, 20> powers{0,
-                                                   10ULL,
-                                                   100ULL,
-                                                   1'000ULL,
-                                                   10'000ULL,
-                                                   100'000ULL,
-                                                   1'000'000ULL,
-                                                   10'000'000ULL,
-                                                   100'000'000ULL,
-                                                   1'000'000'000ULL,
-                                                   10'000'000'000ULL,
-                                                   100'000'000'000ULL,
-                                                   1'000'000'000'000ULL,
-                                                   10'000'000'000'000ULL,
-                                                   100'000'000'000'000ULL,
-                                                   1'000'000'000'000'000ULL,
-                                                   10'000'000'000'000'000ULL,
-                                                   100'000'000'000'000'000ULL,
-                                                   1'000'000'000'000'000'000ULL,
-                                                   10'000'000'000'000'000'000ULL};
     // 1233 / 4096 is just above log10(2): `guess` is floor(log10(2^bits)), the digits of the
     // smallest number of that width, less one; the comparison adds the one a larger value has.
     const auto guess = static_cast<int>((std::bit_width(value) * 1233) >> 12);
-    return guess + (value >= powers[static_cast<std::size_t>(guess)] ? 1 : 0);
+    return guess + (value >= decimal_powers[static_cast<std::size_t>(guess)] ? 1 : 0);
 }
 
 // Writes `value` at `out` (room for 20 characters) and returns the end of what it wrote.
