@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -383,8 +384,11 @@ private:
 
     Limits limits_;
     od::parser parser_;
-    // The frame plus SIMDJSON_PADDING bytes, since simdjson reads whole blocks past the end. Kept
-    // between calls so that, once grown, decoding a frame allocates nothing.
+    // The frame, then at least SIMDJSON_PADDING bytes: simdjson reads whole blocks past the end.
+    // What is there does not change the parse (simdjson's documented contract, and the test
+    // LeftoversOfALongerFrameChangeNothing), so only the frame is copied in; the bytes after it
+    // are zeros where the buffer grew and an earlier frame's elsewhere, never uninitialized. Kept
+    // between calls so that, once grown, decoding a frame allocates and clears nothing.
     std::string padded_;
 };
 
@@ -520,8 +524,10 @@ std::optional<DecodeError> Decoder::Impl::check_client_id_field(const Fields& fi
 }
 
 boost::system::result<ClientMessage, DecodeError> Decoder::Impl::decode(std::string_view text) {
-    padded_.assign(text);
-    padded_.append(simdjson::SIMDJSON_PADDING, '\0');
+    if (padded_.size() < text.size() + simdjson::SIMDJSON_PADDING) {
+        padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
+    }
+    std::memcpy(padded_.data(), text.data(), text.size());
 
     // iterate() would size the parser to exactly this frame, reallocating for every slightly
     // larger one; growing by doubling makes reallocation rare and then stop.

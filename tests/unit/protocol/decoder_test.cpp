@@ -934,6 +934,48 @@ TEST(Decoder, ReuseDoesNotLeakTheLastFrame) {
     EXPECT_TRUE(decode_as<PingRequest>(decoder, "{\"type\":\"ping\"}                "));
 }
 
+// The decoder copies each frame over what the last one left and does not clear the padding after
+// it (simdjson reads past the end, and what it finds there must not matter). So every prefix of
+// these frames (cut inside a string, a number, a key, after an escape) is decoded right after the
+// whole frame, whose bytes then follow the cut, and must give what a fresh decoder gives, where
+// zeros follow it.
+TEST(Decoder, LeftoversOfALongerFrameChangeNothing) {
+    const std::string frames[] = {
+        R"({"type":"ping","id":1234567890123})",
+        R"({"type":"chat","to_user_id":"bob","message":"he said \"hi\"","id":"c-7"})",
+        R"({"type":"chat","to_user_id":12345,"message":"x","id":-1.5e300})",
+        R"(123456789)",
+        R"("a string at the root")",
+        R"([1,2,{"type":"ping"}])",
+    };
+    Decoder reused;
+    for (const std::string& frame : frames) {
+        for (std::size_t cut = 0; cut <= frame.size(); ++cut) {
+            const std::string_view prefix(frame.data(), cut);
+            // Its own copy, so that nothing of `frame` follows the prefix in memory here.
+            const std::string alone(prefix);
+            Decoder fresh;
+            const auto expected = fresh.decode(alone);
+            (void)reused.decode(frame); // valid or not: it is there for the bytes it leaves
+            const auto got = reused.decode(alone);
+            ASSERT_EQ(got.has_value(), expected.has_value()) << prefix;
+            if (!expected) {
+                EXPECT_EQ(describe(got.error()), describe(expected.error())) << prefix;
+                continue;
+            }
+            ASSERT_EQ(got->index(), expected->index()) << prefix;
+            if (const auto* chat = std::get_if<ChatRequest>(&*expected)) {
+                const auto& other = std::get<ChatRequest>(*got);
+                EXPECT_EQ(other.to_user_id, chat->to_user_id) << prefix;
+                EXPECT_EQ(other.message, chat->message) << prefix;
+                EXPECT_EQ(other.id_json, chat->id_json) << prefix;
+            } else if (const auto* ping = std::get_if<PingRequest>(&*expected)) {
+                EXPECT_EQ(std::get<PingRequest>(*got).id_json, ping->id_json) << prefix;
+            }
+        }
+    }
+}
+
 TEST(Decoder, SteadyStateDecodingDoesNotAllocate) {
     Decoder decoder;
     const std::string big = chat_with_message('"' + std::string(5000, 'x') + "\\n\"");
