@@ -7,13 +7,11 @@
 
 #include "chat/send_budget.hpp"
 
-#include <array>
 #include <cstdint>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 
 namespace parley::chat {
 
@@ -42,40 +40,21 @@ public:
     // no session (not in the directory) is never charged. Any thread.
     bool charge(std::string_view user, std::uint64_t bytes, std::int64_t now_ms, const SendLimits& limits);
 
+    Directory();
+    ~Directory();
+    Directory(const Directory&) = delete;
+    Directory& operator=(const Directory&) = delete;
+
 private:
-    // A name with its hash, computed once for both the stripe and the stripe's table: the
-    // storage thread looks up two users for every message it fans out.
-    struct HashedName {
-        std::string_view name;
-        std::size_t hash;
-    };
-    struct NameHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-        std::size_t operator()(const HashedName& k) const noexcept { return k.hash; }
-    };
-    struct NameEqual {
-        using is_transparent = void;
-        bool operator()(std::string_view a, std::string_view b) const noexcept { return a == b; }
-        bool operator()(const HashedName& a, std::string_view b) const noexcept { return a.name == b; }
-        bool operator()(std::string_view a, const HashedName& b) const noexcept { return a == b.name; }
-    };
-    // Kept small: one per online user (docs/operations.md, Capacity).
-    struct Entry {
-        ShardMask shards = 0;
-        std::uint64_t pushed_seq = 0;
-        SendBudget budget; // not started until the user's first chat
-    };
-    struct Stripe {
-        mutable std::mutex mutex;
-        std::unordered_map<std::string, Entry, NameHash, NameEqual> by_user;
-    };
+    // A stripe: its lock and its part of the table (directory.cpp, which keeps the table's
+    // header out of every file that includes this one).
+    struct Stripe;
     static constexpr std::size_t stripe_count = 64;
 
-    static HashedName hashed(std::string_view user) { return {user, NameHash{}(user)}; }
-    Stripe& stripe_for(const HashedName& user) const;
+    // The stripe of the user whose name hashes to `hash`.
+    Stripe& stripe_for(std::size_t hash) const;
 
-    mutable std::array<Stripe, stripe_count> stripes_;
+    std::unique_ptr<Stripe[]> stripes_;
 };
 
 } // namespace parley::chat

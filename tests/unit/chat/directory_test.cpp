@@ -81,5 +81,43 @@ TEST(Directory, ConcurrentUpdatesOnDifferentUsersAreConsistent) {
     EXPECT_EQ(d.shards_of("u2"), 0u);
 }
 
+// Four threads charge one user (one stripe, one entry) 20,000 times each against a budget of
+// exactly 50,000 messages with no refill (the clock stands still): the stripe lock must let
+// exactly 50,000 through. A lock that let two threads into the entry at once loses or doubles
+// takes (the counter is a plain double); meanwhile other users are added and removed on the same
+// and other stripes, so the table also grows under the lock.
+TEST(Directory, OneStripeUnderContentionLosesNoUpdate) {
+    Directory d;
+    d.add("carol", 0);
+    const SendLimits limits{1, 50'000, 0, 0};
+    constexpr int threads = 4;
+    constexpr int charges = 20'000;
+    std::atomic<int> accepted{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+        workers.emplace_back([&, t] {
+            int mine = 0;
+            for (int i = 0; i < charges; ++i) {
+                if (d.charge("carol", 10, 1'000, limits)) {
+                    ++mine;
+                }
+                d.reach("carol", static_cast<std::uint64_t>(t * charges + i));
+                const std::string other = "x" + std::to_string(t) + "-" + std::to_string(i % 500);
+                d.add(other, static_cast<unsigned>(t));
+                if (i % 3 == 0) {
+                    d.remove(other, static_cast<unsigned>(t));
+                }
+            }
+            accepted += mine;
+        });
+    }
+    for (auto& w : workers) {
+        w.join();
+    }
+    EXPECT_EQ(accepted.load(), 50'000);
+    EXPECT_EQ(d.pushed_seq("carol"), std::uint64_t{threads * charges - 1});
+    EXPECT_EQ(d.shards_of("carol"), ShardMask{1});
+}
+
 } // namespace
 } // namespace parley::chat
