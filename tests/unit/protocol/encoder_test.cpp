@@ -83,6 +83,52 @@ TEST(AppendJsonString, EveryControlCharacterIsEscaped) {
     }
 }
 
+// The encoder looks for bytes to escape eight at a time and then in a tail of up to seven: every
+// byte value at every place of texts one to twenty bytes long (both parts, and a word's every
+// lane), amid bytes that look like the ones that need escaping (0x1f + 1, '"' + 1, '\\' - 1, and
+// 0x80..0xff, where a careless word test borrows), against an escaper written byte by byte.
+TEST(AppendJsonString, EveryByteAtEveryPlaceMatchesAByteByByteEscaper) {
+    const auto reference = [](std::string_view text) {
+        std::string out = "\"";
+        for (const char ch : text) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (c == '"' || c == '\\') {
+                out += '\\';
+                out += ch;
+            } else if (c < 0x20) {
+                const std::string_view shorts = "\b\t\n\f\r";
+                const std::string_view letters = "btnfr";
+                if (const auto at = shorts.find(ch); at != std::string_view::npos) {
+                    out += '\\';
+                    out += letters[at];
+                } else {
+                    constexpr std::string_view hex = "0123456789abcdef";
+                    out += "\\u00";
+                    out += hex[c >> 4];
+                    out += hex[c & 0x0f];
+                }
+            } else {
+                out += ch;
+            }
+        }
+        return out + '"';
+    };
+    const std::string fillers[] = {"abcdefghijklmnopqrst", std::string(20, '\x20'), std::string(20, '#'),
+                                   std::string(20, '['), std::string(20, '\x80'), std::string(20, '\xff')};
+    for (const std::string& filler : fillers) {
+        for (std::size_t length = 1; length <= 20; ++length) {
+            for (std::size_t at = 0; at < length; ++at) {
+                for (int byte = 0; byte < 256; ++byte) {
+                    std::string text = filler.substr(0, length);
+                    text[at] = static_cast<char>(byte);
+                    ASSERT_EQ(json_string(text), reference(text))
+                        << "byte " << byte << " at " << at << " of " << length;
+                }
+            }
+        }
+    }
+}
+
 TEST(AppendJsonString, DelAndUtf8PassThrough) {
     EXPECT_EQ(json_string("\x7f"), "\"\x7f\"");
     EXPECT_EQ(json_string("zoë 世界 🌍"), "\"zoë 世界 🌍\"");
