@@ -114,7 +114,7 @@ TEST(AppendJsonString, EveryByteAtEveryPlaceMatchesAByteByByteEscaper) {
         return out + '"';
     };
     const std::string fillers[] = {"abcdefghijklmnopqrst", std::string(20, '\x20'), std::string(20, '#'),
-                                   std::string(20, '['), std::string(20, '\x80'), std::string(20, '\xff')};
+                                   std::string(20, '['),   std::string(20, '\x80'), std::string(20, '\xff')};
     for (const std::string& filler : fillers) {
         for (std::size_t length = 1; length <= 20; ++length) {
             for (std::size_t at = 0; at < length; ++at) {
