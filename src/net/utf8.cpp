@@ -145,6 +145,15 @@ std::uint32_t run(std::uint32_t s, std::string_view bytes) {
             if (i == n) {
                 break;
             }
+            // A tail shorter than a word: the word that ends with it (it overlaps bytes already
+            // passed, which changes nothing) says at once whether the tail is ASCII too.
+            if (n - i < 8 && n >= 8) {
+                std::uint64_t word = 0;
+                std::memcpy(&word, data + n - 8, sizeof word);
+                if ((word & high_bits) == 0) {
+                    break;
+                }
+            }
         }
         const auto byte = static_cast<unsigned char>(data[i]);
         s = transitions[cell(s, classes[byte])];

@@ -138,13 +138,19 @@ TEST(Utf8, TruncatedAndMalformedSequencesAreInvalid) {
 
 // The validator skips ASCII 8 bytes at a time; a bad byte at any offset, including inside and
 // right after a skipped word, must still be found.
+// Every length up to five words, so that the bad byte also sits in each size of tail that the
+// validator checks with one word overlapping bytes it already passed.
 TEST(Utf8, InvalidByteFoundAtEveryOffsetOfAnAsciiRun) {
-    for (std::size_t at = 0; at < 40; ++at) {
-        std::string s(40, 'a');
-        s[at] = '\xFF';
-        EXPECT_FALSE(is_valid_utf8(s)) << "bad byte at " << at;
-        s[at] = 'b';
-        EXPECT_TRUE(is_valid_utf8(s)) << "no bad byte, at " << at;
+    for (std::size_t length = 1; length <= 40; ++length) {
+        for (std::size_t at = 0; at < length; ++at) {
+            std::string s(length, 'a');
+            s[at] = '\xFF';
+            EXPECT_FALSE(is_valid_utf8(s)) << "bad byte at " << at << " of " << length;
+            s[at] = '\xE2'; // a lead byte whose sequence the text cuts short
+            EXPECT_FALSE(is_valid_utf8(s)) << "cut sequence at " << at << " of " << length;
+            s[at] = 'b';
+            EXPECT_TRUE(is_valid_utf8(s)) << "no bad byte, at " << at << " of " << length;
+        }
     }
 }
 
