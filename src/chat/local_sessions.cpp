@@ -33,10 +33,17 @@ bool LocalSessions::add(SessionSink* sink, SessionState* state, unsigned shard) 
     const bool first = by_user_.find(state->user_id) == by_user_.end();
     by_user_.emplace(std::string_view(state->user_id), LocalSession{sink, state});
     users_ += first ? 1 : 0;
+    state->has_local_peers = !first;
+    if (!first) {
+        auto [begin, end] = by_user_.equal_range(state->user_id);
+        for (auto it = begin; it != end; ++it) {
+            it->second.state->has_local_peers = true;
+        }
+    }
     return first;
 }
 
-bool LocalSessions::remove(const SessionState* state) {
+bool LocalSessions::remove(SessionState* state) {
     const std::uint32_t slot = slot_of(state->session_id);
     if (slot < slots_.size() && slots_[slot].state == state) {
         slots_[slot] = LocalSession{};
@@ -53,6 +60,12 @@ bool LocalSessions::remove(const SessionState* state) {
             ++left;
             ++it;
         }
+    }
+    if (found) {
+        state->has_local_peers = false;
+    }
+    if (found && left == 1) {
+        by_user_.find(state->user_id)->second.state->has_local_peers = false; // alone again
     }
     if (found && left == 0) {
         --users_;

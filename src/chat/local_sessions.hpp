@@ -22,17 +22,16 @@ class LocalSessions {
 public:
     // Adds a logged-in session (state->user_id set) and gives it its id (state->session_id),
     // unique in the process: `shard` in the low 6 bits, then its slot here, then the slot's
-    // generation. Returns true if it is the user's first session on this shard.
+    // generation. Returns true if it is the user's first session on this shard. Both add() and
+    // remove() keep `has_local_peers` of the user's sessions here true while there are two or more.
     bool add(SessionSink* sink, SessionState* state, unsigned shard);
     // Removes it; returns true if it was the user's last on this shard.
-    bool remove(const SessionState* state);
+    bool remove(SessionState* state);
     // Sends `text` to every live (not catching up) session of `user` except session `except`;
     // returns how many sessions it was queued for.
     std::size_t send_to(std::string_view user, const SharedText& text, std::uint64_t except);
     // The session with this id, or null (also for the id of a session that has closed).
     LocalSession* find(std::uint64_t session_id);
-    // How many sessions `user` has on this shard.
-    std::size_t count_of(std::string_view user) const { return by_user_.count(user); }
     // The sessions of `user` on this shard (a copy: closing one may change the table).
     std::vector<LocalSession> sessions_of(std::string_view user) const;
     std::size_t user_count() const { return users_; }

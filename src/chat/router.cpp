@@ -160,7 +160,7 @@ void Router::on_chat(SessionState& state, SessionSink& session, const protocol::
     const auto cost = static_cast<std::uint32_t>(chat.message.size() + chat.to_user_id.size() + 64);
     state.inflight_bytes += cost;
     queue(StoreChat{origin(state), state.user_id, canonical_user(chat.to_user_id), std::string(chat.message),
-                    std::string(chat.id_json), cost, local_.count_of(state.user_id) > 1});
+                    std::string(chat.id_json), cost, state.has_local_peers});
 }
 
 void Router::on_ping(SessionSink& session, const protocol::PingRequest& ping) {

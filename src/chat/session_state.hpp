@@ -29,6 +29,9 @@ struct SessionState {
     // A login is being verified (auth modes password and jwt): nothing after it is read until the
     // verdict, so a chat pipelined behind the login is handled as the verified user, not refused.
     bool login_pending = false;
+    // The user has other sessions on this shard. Kept by LocalSessions as sessions come and go,
+    // so that a chat needs no lookup to know whether the sender's other devices here want a copy.
+    bool has_local_peers = false;
 
     // Chat's answer to "may this connection read more now?". Runs on the session's shard.
     bool may_read(std::size_t max_inflight_bytes) const {

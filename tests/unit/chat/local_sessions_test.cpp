@@ -71,5 +71,37 @@ TEST(LocalSessions, UsersAreCountedOnceAndEveryDeviceGetsTheirMessages) {
     EXPECT_EQ(table.send_to("alice", make_text("y"), 0), 0u);
 }
 
+// A chat reads has_local_peers instead of counting the sender's sessions: it must say "another
+// session of this user is here" through every order of coming and going, and never be set for a
+// user's only session, nor by another user's sessions.
+TEST(LocalSessions, HasLocalPeersFollowsTheUsersSessionsOnTheShard) {
+    LocalSessions table;
+    CountingSink sink;
+    SessionState a1 = state_of("alice"), a2 = state_of("alice"), a3 = state_of("alice"), b = state_of("bob");
+    table.add(&sink, &a1, 0);
+    table.add(&sink, &b, 0);
+    EXPECT_FALSE(a1.has_local_peers) << "bob is not alice's peer";
+    EXPECT_FALSE(b.has_local_peers);
+    table.add(&sink, &a2, 0);
+    EXPECT_TRUE(a1.has_local_peers);
+    EXPECT_TRUE(a2.has_local_peers);
+    table.add(&sink, &a3, 0);
+    EXPECT_TRUE(a3.has_local_peers);
+    table.remove(&a1);
+    EXPECT_FALSE(a1.has_local_peers) << "a removed session has no peers here";
+    EXPECT_TRUE(a2.has_local_peers) << "a3 is still there";
+    EXPECT_TRUE(a3.has_local_peers);
+    table.remove(&a3);
+    EXPECT_FALSE(a2.has_local_peers) << "alone again";
+    EXPECT_FALSE(b.has_local_peers);
+    table.add(&sink, &a1, 0);
+    EXPECT_TRUE(a1.has_local_peers);
+    EXPECT_TRUE(a2.has_local_peers);
+    table.remove(&a2);
+    table.remove(&a1);
+    EXPECT_FALSE(a1.has_local_peers);
+    EXPECT_FALSE(a2.has_local_peers);
+}
+
 } // namespace
 } // namespace parley::chat
