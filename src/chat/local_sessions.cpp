@@ -2,6 +2,7 @@
 #include "chat/local_sessions.hpp"
 
 #include <cassert>
+#include <utility>
 
 namespace parley::chat {
 
@@ -74,10 +75,13 @@ bool LocalSessions::remove(SessionState* state) {
     return false;
 }
 
-std::size_t LocalSessions::send_to(std::string_view user, const SharedText& text, std::uint64_t except) {
+std::size_t LocalSessions::send_to(std::string_view user, SharedText text, std::uint64_t except) {
     std::size_t queued = 0;
-    // A send that overflows a queue closes that session, but the close must not reach back into
-    // this table while we iterate: net defers the unregistering to a later step.
+    // Each session is sent to when the next one is found, so that the last one is known and
+    // gets `text` itself. A send that overflows a queue closes that session, but the close must
+    // not reach back into this table while we iterate: net defers the unregistering to a later
+    // step.
+    SessionSink* previous = nullptr;
     auto [begin, end] = by_user_.equal_range(user);
     for (auto it = begin; it != end; ++it) {
         const LocalSession& s = it->second;
@@ -86,9 +90,13 @@ std::size_t LocalSessions::send_to(std::string_view user, const SharedText& text
         if (s.state->session_id == except || s.state->syncing) {
             continue;
         }
-        if (s.sink->send(text) == send_result::queued) {
+        if (previous != nullptr && previous->send(text) == send_result::queued) {
             ++queued;
         }
+        previous = s.sink;
+    }
+    if (previous != nullptr && previous->send(std::move(text)) == send_result::queued) {
+        ++queued;
     }
     return queued;
 }

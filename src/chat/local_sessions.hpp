@@ -28,8 +28,9 @@ public:
     // Removes it; returns true if it was the user's last on this shard.
     bool remove(SessionState* state);
     // Sends `text` to every live (not catching up) session of `user` except session `except`;
-    // returns how many sessions it was queued for.
-    std::size_t send_to(std::string_view user, const SharedText& text, std::uint64_t except);
+    // returns how many sessions it was queued for. The last of them gets `text` itself, the
+    // others a copy: a copy is an atomic increment now and a decrement when it is sent.
+    std::size_t send_to(std::string_view user, SharedText text, std::uint64_t except);
     // The session with this id, or null (also for the id of a session that has closed).
     LocalSession* find(std::uint64_t session_id);
     // The sessions of `user` on this shard (a copy: closing one may change the table).

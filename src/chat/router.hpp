@@ -74,7 +74,8 @@ public:
     void on_send_queue_drained(SessionState& state, SessionSink& session);
     // The session is gone: forget it. Must not be called from inside a send().
     void on_closed(SessionState& state, SessionSink& session);
-    // Deliveries from the storage thread, in commit order.
+    // Deliveries from the storage thread, in commit order. Their texts are moved out: the batch
+    // is spent.
     void deliver(std::vector<Delivery>& batch);
     // Closes this shard's sessions of `user` (only those logged in with the token tagged
     // `token_tag`, unless it is 0): the token was revoked or the account disabled.
@@ -100,7 +101,7 @@ private:
     void on_conversations(SessionState& state, SessionSink& session,
                           const protocol::ConversationsRequest& request);
     void on_receipt(SessionState& state, SessionSink& session, const protocol::ReceiptRequest& request);
-    void deliver_to_session(const Delivery& d);
+    void deliver_to_session(Delivery& d); // moves d.text into the session
     void request_next_page(SessionState& state);
     // Built in place at the back of the pass's batch: a chat's strings move once, not twice.
     template <class Request> void queue(Request&& request) {

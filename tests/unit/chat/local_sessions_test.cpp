@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <set>
+#include <vector>
 
 namespace parley::chat {
 namespace {
@@ -69,6 +70,44 @@ TEST(LocalSessions, UsersAreCountedOnceAndEveryDeviceGetsTheirMessages) {
     EXPECT_EQ(table.user_count(), 1u);
     EXPECT_TRUE(table.sessions_of("alice").empty());
     EXPECT_EQ(table.send_to("alice", make_text("y"), 0), 0u);
+}
+
+class KeepingSink final : public SessionSink {
+public:
+    send_result send(SharedText text) override {
+        kept.push_back(std::move(text));
+        return send_result::queued;
+    }
+    std::size_t queued_bytes() const override { return 0; }
+    void resume_reading() override {}
+    std::vector<SharedText> kept;
+};
+
+// send_to hands the last session the text itself and the others copies: every eligible session
+// of the user gets the same shared bytes (one block, not re-encoded), whatever order they were
+// added in and whichever of them is skipped.
+TEST(LocalSessions, EverySessionGetsTheOneSharedTextAndTheSkippedOnesNothing) {
+    for (int skipped = -1; skipped < 3; ++skipped) {
+        LocalSessions table;
+        KeepingSink sinks[3];
+        SessionState states[3] = {state_of("alice"), state_of("alice"), state_of("alice")};
+        for (int i = 0; i < 3; ++i) {
+            table.add(&sinks[i], &states[i], 0);
+        }
+        const std::uint64_t except = skipped < 0 ? 0 : states[skipped].session_id;
+        const SharedText text = make_text("hello");
+        const char* block = text.data();
+        EXPECT_EQ(table.send_to("alice", text, except), skipped < 0 ? 3u : 2u);
+        for (int i = 0; i < 3; ++i) {
+            if (i == skipped) {
+                EXPECT_TRUE(sinks[i].kept.empty());
+                continue;
+            }
+            ASSERT_EQ(sinks[i].kept.size(), 1u) << i;
+            EXPECT_EQ(sinks[i].kept[0].view(), "hello") << i;
+            EXPECT_EQ(sinks[i].kept[0].data(), block) << "shared, not copied: " << i;
+        }
+    }
 }
 
 // A chat reads has_local_peers instead of counting the sender's sessions: it must say "another
