@@ -17,7 +17,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,15 +27,17 @@ namespace parley::net {
 
 namespace {
 
-// Writes at most this many iovecs per sendmsg: Linux's IOV_MAX.
-constexpr std::size_t max_iovecs = 1024;
-
 // A client that keeps sending this many frames past its rate limit is not slowing down.
 constexpr std::uint32_t max_dropped_in_a_row = 100;
 
-// Under TLS the queue is copied into records of this size (TLS's largest plaintext record,
-// RFC 8446 §5.1) before SSL_write: one buffer per shard thread, none per connection.
-thread_local std::array<char, 16 * 1024> tls_record;
+// The queue is copied into one contiguous buffer per shard thread (none per connection) before
+// it goes to the kernel. Plain TCP sends up to all of it at once: the kernel copies one buffer
+// far faster than the dozens of small iovecs a pass's frames would make (a header and a text
+// each; `perf`, pairs of 100: `_copy_from_iter` 0.19 µs a message that way, 0.02 for the raw
+// reference's one buffer). TLS takes records of at most 16 KiB (its largest plaintext record,
+// RFC 8446 §5.1) from it.
+thread_local std::array<char, 64 * 1024> output_staging;
+constexpr std::size_t tls_record_bytes = 16 * 1024;
 
 } // namespace
 
@@ -511,25 +512,8 @@ void Connection::flush() {
         return;
     }
     while (out_head_ < out_.size()) {
-        std::array<iovec, max_iovecs> iov;
-        std::size_t n = 0;
-        std::size_t skip = out_head_sent_;
-        for (std::size_t i = out_head_; i < out_.size() && n + 2 <= max_iovecs; ++i) {
-            OutChunk& c = out_[i];
-            if (skip < c.header_len) {
-                iov[n++] = iovec{c.header.data() + skip, c.header_len - skip};
-                skip = 0;
-            } else {
-                skip -= c.header_len;
-            }
-            // NOLINTNEXTLINE(cppcoreguidelines-pro-type-const-cast): iovec is not const-correct.
-            iov[n++] = iovec{const_cast<char*>(c.bytes.data()) + skip, c.bytes.size() - skip};
-            skip = 0;
-        }
-        msghdr msg{};
-        msg.msg_iov = iov.data();
-        msg.msg_iovlen = n;
-        const ssize_t written = ::sendmsg(fd_, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        const std::size_t staged = copy_output(output_staging);
+        const ssize_t written = ::send(fd_, output_staging.data(), staged, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (written < 0) {
             if (errno == EINTR) {
                 continue;
@@ -541,19 +525,7 @@ void Connection::flush() {
             destroy(close_reason::io_error);
             return;
         }
-        auto left = static_cast<std::size_t>(written);
-        out_bytes_ -= left;
-        while (left > 0) {
-            const std::size_t rest = out_[out_head_].size() - out_head_sent_;
-            if (left < rest) {
-                out_head_sent_ += static_cast<std::uint32_t>(left); // left < rest, one chunk
-                break;
-            }
-            left -= rest;
-            out_[out_head_].bytes = {};
-            ++out_head_;
-            out_head_sent_ = 0;
-        }
+        drop_output(static_cast<std::size_t>(written));
     }
     // Drained: give the queue's memory back. An idle session holds none (heaptrack: 64 bytes a
     // session otherwise); a busy one allocates it again once per loop pass, not per message.
@@ -721,11 +693,13 @@ bool Connection::write_tls() {
         if (tls_->has_unsent()) {
             status = tls_->send_unsent();
         } else {
-            const std::size_t n = take_output(tls_record);
+            const std::size_t n = copy_output(std::span(output_staging).first(tls_record_bytes));
             if (n == 0) {
                 return true;
             }
-            status = tls_->write(std::span<const char>(tls_record.data(), n));
+            // OpenSSL takes the whole record or, on a blocked write, keeps it to send later.
+            drop_output(n);
+            status = tls_->write(std::span<const char>(output_staging.data(), n));
         }
         if (status != tls_status::ok) {
             wait_for_tls(status, false);
@@ -761,29 +735,42 @@ void Connection::wait_for_tls(tls_status status, bool reading) {
     destroy(close_reason::tls_failed);
 }
 
-std::size_t Connection::take_output(std::span<char> into) {
+std::size_t Connection::copy_output(std::span<char> into) const {
     std::size_t n = 0;
-    while (n < into.size() && out_head_ < out_.size()) {
-        OutChunk& c = out_[out_head_];
-        std::size_t k = 0;
-        if (out_head_sent_ < c.header_len) {
-            k = std::min<std::size_t>(c.header_len - out_head_sent_, into.size() - n);
-            std::memcpy(into.data() + n, c.header.data() + out_head_sent_, k);
-        } else {
-            const std::size_t at = out_head_sent_ - c.header_len;
-            k = std::min(c.bytes.size() - at, into.size() - n);
-            std::memcpy(into.data() + n, c.bytes.data() + at, k);
+    std::size_t at = out_head_sent_; // within the chunk being copied
+    for (std::size_t i = out_head_; i < out_.size() && n < into.size(); ++i) {
+        const OutChunk& c = out_[i];
+        if (at < c.header_len) {
+            const std::size_t k = std::min<std::size_t>(c.header_len - at, into.size() - n);
+            std::memcpy(into.data() + n, c.header.data() + at, k);
+            n += k;
+            at += k;
         }
-        n += k;
-        out_head_sent_ += static_cast<std::uint32_t>(k); // within one chunk
-        if (out_head_sent_ == c.size()) {
-            c.bytes = {};
-            ++out_head_;
-            out_head_sent_ = 0;
+        if (at >= c.header_len) {
+            const std::size_t from = at - c.header_len;
+            const std::size_t k = std::min(c.bytes.size() - from, into.size() - n);
+            std::memcpy(into.data() + n, c.bytes.data() + from, k);
+            n += k;
         }
+        at = 0;
     }
-    out_bytes_ -= n;
     return n;
+}
+
+void Connection::drop_output(std::size_t n) {
+    out_bytes_ -= n;
+    while (n > 0) {
+        OutChunk& c = out_[out_head_];
+        const std::size_t rest = c.size() - out_head_sent_;
+        if (n < rest) {
+            out_head_sent_ += static_cast<std::uint32_t>(n); // n < rest: within one chunk
+            return;
+        }
+        n -= rest;
+        c.bytes = {};
+        ++out_head_;
+        out_head_sent_ = 0;
+    }
 }
 
 } // namespace parley::net

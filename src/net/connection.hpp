@@ -125,8 +125,11 @@ private:
     bool write_tls();
     // Waits as a blocked TLS call asks, or drops the connection.
     void wait_for_tls(tls_status status, bool reading);
-    // Moves up to into.size() queued bytes into `into`; returns how many.
-    std::size_t take_output(std::span<char> into);
+    // Copies up to into.size() queued bytes, from the first not yet written, into `into`;
+    // returns how many. The queue is unchanged until drop_output().
+    std::size_t copy_output(std::span<char> into) const;
+    // Forgets the first `n` queued bytes: they are written (or with OpenSSL).
+    void drop_output(std::size_t n);
 
     // Members are ordered to leave no padding: every connected session holds one Connection.
     Shard& shard_;

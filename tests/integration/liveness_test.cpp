@@ -8,6 +8,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -161,6 +162,46 @@ TEST(Liveness, SlowReaderIsClosedWhileOthersKeepChatting) {
     const auto code = slow.wait_closed(std::chrono::seconds(10));
     ASSERT_TRUE(code.has_value());
     EXPECT_TRUE(*code == 1008 || *code == 1006) << *code;
+}
+
+TEST(Liveness, BacklogForALateReaderArrivesWholeAndInOrder) {
+    // The reader does not read while ~5 MB of chats of every frame-header size queue up for it:
+    // more than its socket buffers hold (the kernel's send buffer on loopback starts at ~2.6 MB),
+    // so the server's writes stop part-way through frames, headers included, wait for the
+    // socket, and go on from there once the reader reads. Each chat must arrive byte for byte
+    // and in order.
+    ParleyProcess server({"--max-send-queue-bytes", "16MiB", "--max-frames-per-second", "0",
+                          "--max-bytes-per-second", "0", "--user-messages-per-second", "0",
+                          "--user-bytes-per-second", "0"});
+    TestClient reader(server.port());
+    reader.login("reader");
+    TestClient sender(server.port());
+    sender.login("sender");
+
+    // Text sizes whose frames take 2-, 4- and 10-byte headers (payloads up to 125, up to 65,535,
+    // and longer), each text distinct so a skipped or repeated piece shows.
+    const std::vector<std::size_t> sizes = {1, 60, 90, 200, 3000, 20'000, 65'536};
+    std::vector<std::string> texts;
+    for (int i = 0; i < 420; ++i) {
+        const std::size_t size = sizes[static_cast<std::size_t>(i) % sizes.size()];
+        const std::string head = "m" + std::to_string(i) + ":";
+        std::string text = head + std::string(size, static_cast<char>('a' + i % 26));
+        text.resize(std::max(head.size(), size));
+        texts.push_back(std::move(text));
+    }
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        sender.send_json({{"type", "chat"}, {"to_user_id", "reader"}, {"message", texts[i]}});
+        if (i % 50 == 49) { // the acks, so the sender is not a late reader itself
+            for (int k = 0; k < 50; ++k) {
+                sender.receive_type("ack");
+            }
+        }
+    }
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const auto chat = reader.receive_type("chat", std::chrono::seconds(10));
+        ASSERT_EQ(str(chat, "message"), texts[i]) << "chat " << i;
+    }
+    EXPECT_EQ(server.log().find("slow consumer"), std::string::npos) << server.log();
 }
 
 TEST(Liveness, SigtermClosesSessionsWith1001AndExitsZero) {
