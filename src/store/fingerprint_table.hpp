@@ -10,6 +10,8 @@
 // prefetching their slots, so the cache misses of a table of millions of entries overlap.
 #pragma once
 
+#include "store/prefetch.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <unordered_map>
@@ -25,7 +27,7 @@ public:
     // Starts loading the slot where a lookup of `fingerprint` begins.
     void prefetch(std::uint64_t fingerprint) const {
         if (!slots_.empty()) {
-            __builtin_prefetch(&slots_[home(tag_of(fingerprint))]);
+            prefetch_to_read(&slots_[home(tag_of(fingerprint))]);
         }
     }
 

@@ -1,10 +1,13 @@
 // An open-addressing table of (hash, msg_id) entries that a caller can prefetch: the memory
 // store's idempotency index, one entry per message sent with a client id. The keys themselves
 // live in the messages; the table keeps their full hash, and the caller's `is_key` tells a match
-// from a collision. Millions of entries make every lookup a cache miss, so append() first
-// prefetches the slots of a whole batch and then looks them up, overlapping the misses instead
-// of waiting for each in turn. Linear probing, deletion by backward shift (no tombstones).
+// from a collision. Millions of entries make every lookup a cache (and TLB) miss, so append()
+// prefetches the slots of a block of its batch together and then looks them up, overlapping the
+// misses instead of waiting for each in turn. Linear probing, deletion by backward shift (no
+// tombstones).
 #pragma once
+
+#include "store/prefetch.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -21,7 +24,7 @@ public:
     // Starts loading the slot where a lookup of `hash` begins.
     void prefetch(std::size_t hash) const {
         if (!slots_.empty()) {
-            __builtin_prefetch(&slots_[home(hash)]);
+            prefetch_to_read(&slots_[home(hash)]);
         }
     }
 
