@@ -1,11 +1,11 @@
 // The idempotency check's memory for the SQLite store (ADR 014): fingerprint of (sender, client
 // id) -> the msg_ids stored with it, for the messages of the last one to two windows, in 8 bytes
-// a slot (FingerprintTable, ADR 015). A found msg_id is a candidate only: the store confirms it
+// a slot (MessageIdTable, ADR 015). A found msg_id is a candidate only: the store confirms it
 // against the stored message. Pure (the caller passes the time), owned by the store, used from
 // its one thread.
 #pragma once
 
-#include "store/fingerprint_table.hpp"
+#include "store/message_id_table.hpp"
 
 #include <array>
 #include <cstddef>
@@ -27,19 +27,11 @@ public:
     // The first msg_id remembered under `fingerprint` (or under one that shares its slot's bits)
     // that `confirm(msg_id)` accepts, the current generation's first; 0 if none.
     template <class Confirm> std::uint64_t find(std::uint64_t fingerprint, Confirm&& confirm) const {
-        std::uint64_t found = 0;
-        const auto take = [&](std::uint64_t msg_id) {
-            if (confirm(msg_id)) {
-                found = msg_id;
-                return true;
-            }
-            return false;
-        };
         const std::size_t part = part_of(fingerprint);
-        if (!current_[part].any_candidate(fingerprint, take)) {
-            previous_[part].any_candidate(fingerprint, take);
+        if (const std::uint64_t found = current_[part].find(fingerprint, confirm); found != 0) {
+            return found;
         }
-        return found;
+        return previous_[part].find(fingerprint, confirm);
     }
 
     // Called before each batch that checks: once `window_ms` has passed since the current
@@ -58,7 +50,7 @@ private:
     // Split by the fingerprint's top bits so that growing rehashes one part at a time: a single
     // table of millions of entries would stop the storage thread for tens of ms when it doubles.
     static constexpr std::size_t parts = 64;
-    using Part = FingerprintTable;
+    using Part = MessageIdTable;
     using Generation = std::array<Part, parts>;
 
     static std::size_t part_of(std::uint64_t fingerprint) { return fingerprint >> 58; }
