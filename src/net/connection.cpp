@@ -526,6 +526,12 @@ void Connection::flush() {
             return;
         }
         drop_output(static_cast<std::size_t>(written));
+        if (static_cast<std::size_t>(written) < staged) {
+            // The socket's buffer is full: trying again would copy the rest again only to meet
+            // EAGAIN. Writability is reported once the peer has read (an edge, as for EAGAIN).
+            arm_write();
+            return;
+        }
     }
     // Drained: give the queue's memory back. An idle session holds none (heaptrack: 64 bytes a
     // session otherwise); a busy one allocates it again once per loop pass, not per message.
