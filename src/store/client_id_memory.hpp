@@ -24,6 +24,11 @@ public:
         current_[part].prefetch(fingerprint);
         previous_[part].prefetch(fingerprint);
     }
+    // Starts loading where remember(fingerprint, ...) will write.
+    void prefetch_to_remember(std::uint64_t fingerprint) const {
+        current_[part_of(fingerprint)].prefetch(fingerprint);
+    }
+
     // The first msg_id remembered under `fingerprint` (or under one that shares its slot's bits)
     // that `confirm(msg_id)` accepts, the current generation's first; 0 if none.
     template <class Confirm> std::uint64_t find(std::uint64_t fingerprint, Confirm&& confirm) const {

@@ -10,6 +10,7 @@
 
 #include "store/byte_codec.hpp"
 #include "store/message_id_table.hpp"
+#include "store/prefetch.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -177,11 +178,8 @@ public:
                                                             std::int64_t idempotency_window_ms) override {
         std::vector<AppendResult> results;
         results.reserve(batch.size());
-        // First the batch's users and client-id hashes; then the lookups, in blocks: the slots
-        // of the next block are prefetched, back to back, as a block begins. A prefetch into a
-        // table of millions of entries misses the TLB, and on this VM the instruction waits for
-        // its page walk: issued one by one among other work, each walk stalls the core; issued
-        // together, the walks overlap, and the block's work hides the misses (ADR 015).
+        // First the batch's users and client-id hashes; then the lookups, a block of slots
+        // prefetched ahead (store/prefetch.hpp).
         prepared_.clear();
         for (const NewMessage& in : batch) {
             const UserIndex from = intern(in.from);
@@ -189,13 +187,15 @@ public:
             const std::size_t id_hash = in.client_id.empty() ? 0 : client_key_hash(from, in.client_id);
             prepared_.push_back({from, to, id_hash});
         }
-        prefetch_client_ids(batch, 0);
+        BlockPrefetch ahead(batch.size(), [&](std::size_t k) {
+            if (!batch[k].client_id.empty()) {
+                by_client_id_.prefetch(prepared_[k].id_hash);
+            }
+        });
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const NewMessage& in = batch[i];
             const auto [from, to, id_hash] = prepared_[i];
-            if (i % prefetch_block == 0) {
-                prefetch_client_ids(batch, i + prefetch_block);
-            }
+            ahead.before(i);
             if (!in.client_id.empty()) {
                 const ClientKeyView key{id_hash, from, in.client_id};
                 if (const std::uint64_t earlier = find_client_id(key); earlier != 0) {
@@ -535,16 +535,6 @@ private:
     User* find_user(std::string_view name) {
         const auto it = user_ids_.find(name);
         return it == user_ids_.end() ? nullptr : &user_at(it->second);
-    }
-
-    // Prefetches the client-id slots of batch[first, first + prefetch_block) (prepared_ filled).
-    static constexpr std::size_t prefetch_block = 32;
-    void prefetch_client_ids(std::span<const NewMessage> batch, std::size_t first) const {
-        for (std::size_t k = first; k < std::min(first + prefetch_block, batch.size()); ++k) {
-            if (!batch[k].client_id.empty()) {
-                by_client_id_.prefetch(prepared_[k].id_hash);
-            }
-        }
     }
 
     // The message holding `key` in the client-id table, 0 if none.

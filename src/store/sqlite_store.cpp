@@ -12,6 +12,7 @@
 #include "store/index_pass.hpp"
 #include "store/journal_format.hpp"
 #include "store/log_rows.hpp"
+#include "store/prefetch.hpp"
 #include "store/sqlite_error.hpp"
 #include "store/sqlite_message_db.hpp"
 #include "store/sqlite_startup.hpp"
@@ -253,7 +254,15 @@ public:
                 tail_started_ = std::chrono::steady_clock::now();
             }
             if (idempotency_window_ms > 0) {
-                for (const TailEntry& m : pending_tail_) { // in msg_id order, as the memory wants
+                // The slots the duplicate checks loaded are long evicted in a large group commit.
+                BlockPrefetch ahead(pending_tail_.size(), [&](std::size_t k) {
+                    if (pending_tail_[k].client_id_fingerprint != 0) {
+                        client_ids_.prefetch_to_remember(pending_tail_[k].client_id_fingerprint);
+                    }
+                });
+                for (std::size_t i = 0; i < pending_tail_.size(); ++i) { // msg_id order, as the memory wants
+                    ahead.before(i);
+                    const TailEntry& m = pending_tail_[i];
                     if (m.client_id_fingerprint != 0) {
                         client_ids_.remember(m.client_id_fingerprint, m.msg_id);
                     }
@@ -639,11 +648,9 @@ private:
                                                             std::int64_t now_ms, std::int64_t window_ms) {
         std::vector<AppendResult> results;
         results.reserve(batch.size());
-        // First the batch's users and fingerprints; then the duplicate checks, each prefetching
-        // where the one `prefetch_ahead` later will look, so that their cache misses overlap
-        // instead of following one another (ADR 015). Not the whole batch at once: a group
-        // commit can hold thousands, whose lines would be evicted before they are read.
-        constexpr std::size_t prefetch_ahead = 16;
+        // First the batch's users and fingerprints; then the duplicate checks, a block of slots
+        // prefetched ahead (store/prefetch.hpp). Not the whole batch at once: a group commit can
+        // hold thousands, whose lines would be evicted before they are read.
         prepared_.clear();
         for (const NewMessage& in : batch) {
             auto from_found = find_or_create_user(in.from);
@@ -657,18 +664,17 @@ private:
             // Computed once: the duplicate check, the tail and the pass's client-id run use it.
             const std::uint64_t fingerprint =
                 in.client_id.empty() ? 0 : log_rows::client_id_fingerprint((*from_found)->id, in.client_id);
-            if (window_ms > 0 && fingerprint != 0 && prepared_.size() < prefetch_ahead) {
-                client_ids_.prefetch(fingerprint);
-            }
             prepared_.push_back({*from_found, *to_found, fingerprint}); // User* stay put (users_by_name_)
         }
+        BlockPrefetch ahead(window_ms > 0 ? batch.size() : 0, [&](std::size_t k) {
+            if (prepared_[k].fingerprint != 0) {
+                client_ids_.prefetch(prepared_[k].fingerprint);
+            }
+        });
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const NewMessage& in = batch[i];
             const auto [from, to, fingerprint] = prepared_[i];
-            if (window_ms > 0 && i + prefetch_ahead < prepared_.size() &&
-                prepared_[i + prefetch_ahead].fingerprint != 0) {
-                client_ids_.prefetch(prepared_[i + prefetch_ahead].fingerprint);
-            }
+            ahead.before(i);
             if (window_ms > 0 && fingerprint != 0) {
                 auto earlier =
                     find_duplicate(from->id, in.client_id, fingerprint, window_start(now_ms, window_ms));
