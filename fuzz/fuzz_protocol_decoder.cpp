@@ -2,11 +2,14 @@
 // Beyond "no crash" it checks what the rest of the server relies on:
 // - an accepted request is within the limits, and its user ids pass check_user_id;
 // - the one decoder, reused as on a shard, gives the same answer for the same frame twice;
+// - a frame the plain-chat scan takes is answered exactly as the full parser answers it (the
+//   same frame with a trailing space, which JSON ignores and the scan refuses);
 // - what the server sends back because of a frame is valid JSON that says the same thing: the
 //   accepted fields re-encoded (login_ok, chat, ack, history, receipt) parse back to the decoded
 //   values, and a rejection's encode_error parses, its `ref` being a string or integer.
 #include "protocol/decoder.hpp"
 #include "protocol/encoder.hpp"
+#include "protocol/plain_chat.hpp"
 
 #include "check.hpp"
 
@@ -52,6 +55,19 @@ Outcome outcome_of(const boost::system::result<protocol::ClientMessage, protocol
         return Outcome{decoded->index(), std::nullopt};
     }
     return Outcome{std::variant_npos, decoded.error()};
+}
+
+// A chat's fields as owned strings (they must outlive the next decode), empty if not a chat.
+std::string
+chat_fields(const boost::system::result<protocol::ClientMessage, protocol::DecodeError>& decoded) {
+    const auto* chat = decoded.has_value() ? std::get_if<protocol::ChatRequest>(&*decoded) : nullptr;
+    if (chat == nullptr) {
+        return {};
+    }
+    // Lengths first, so that no two different field triples give the same string.
+    return std::to_string(chat->to_user_id.size()) + ":" + std::string(chat->to_user_id) + "|" +
+           std::to_string(chat->message.size()) + ":" + std::string(chat->message) + "|" +
+           std::string(chat->id_json);
 }
 
 simdjson::dom::parser& json_parser() {
@@ -165,6 +181,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     } else {
         check_rejected(decoded.error());
     }
+    const std::string first_chat = chat_fields(decoded);
     check(outcome_of(decoder.decode(text)) == first, "decoding the same frame twice gives the same answer");
+    if (protocol::scan_plain_chat(text)) {
+        const std::string spaced = std::string(text) + " ";
+        const auto parsed = decoder.decode(spaced);
+        check(outcome_of(parsed) == first && chat_fields(parsed) == first_chat,
+              "a plain chat is decoded as the full parser decodes it");
+    }
     return 0;
 }

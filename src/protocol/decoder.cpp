@@ -4,6 +4,8 @@
 // every value, known or not, so a malformed frame is always bad_json. No I/O, no clocks.
 #include "protocol/decoder.hpp"
 
+#include "protocol/plain_chat.hpp"
+
 #include <simdjson.h>
 
 #include <algorithm>
@@ -276,6 +278,16 @@ simdjson::error_code read_user_id(od::value& value, Field& field) {
     return check_scalar_token(type, token);
 }
 
+// A well-formed client id's token (a string with its quotes, or an integer), over the limit or not.
+void set_client_id(Field& field, std::string_view token, std::size_t max_bytes) {
+    if (token.size() > max_bytes) {
+        field.set(Field::State::too_long);
+        field.text = token;
+        return;
+    }
+    field.set_ok(token);
+}
+
 // Reads a client id: a string or an integer, kept as its raw token so the ack echoes exactly what
 // the client sent. The limit applies to that token, since that is what is stored and echoed.
 simdjson::error_code read_client_id(od::value& value, Field& field, std::size_t max_bytes) {
@@ -298,12 +310,7 @@ simdjson::error_code read_client_id(od::value& value, Field& field, std::size_t 
         field.set(Field::State::wrong_type);
         return validate(value, field_depth);
     }
-    if (token.size() > max_bytes) {
-        field.set(Field::State::too_long);
-        field.text = token;
-        return simdjson::SUCCESS;
-    }
-    field.set_ok(token);
+    set_client_id(field, token, max_bytes);
     return simdjson::SUCCESS;
 }
 
@@ -528,6 +535,19 @@ boost::system::result<ClientMessage, DecodeError> Decoder::Impl::decode(std::str
         padded_.resize(text.size() + simdjson::SIMDJSON_PADDING);
     }
     std::memcpy(padded_.data(), text.data(), text.size());
+
+    if (const auto plain = scan_plain_chat(std::string_view(padded_.data(), text.size()))) {
+        // Valid JSON in which every field reads as written: only the request rules are left. Scanned
+        // in the copy, so that the views outlive `text` as the parser's do.
+        Fields fields;
+        fields.type.set_ok("chat");
+        fields.to_user_id.set_ok(plain->to_user_id);
+        fields.message.set_ok(plain->message);
+        if (!plain->id_json.empty()) {
+            set_client_id(fields.id, plain->id_json, limits_.max_client_id_bytes);
+        }
+        return to_message(fields);
+    }
 
     // iterate() would size the parser to exactly this frame, reallocating for every slightly
     // larger one; growing by doubling makes reallocation rare and then stop.
