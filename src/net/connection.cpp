@@ -765,7 +765,8 @@ std::size_t Connection::copy_output(std::span<char> into) const {
 
 void Connection::drop_output(std::size_t n) {
     out_bytes_ -= n;
-    while (n > 0) {
+    // Also past chunks with nothing left (an empty one would otherwise stop a flush for good).
+    while (out_head_ < out_.size()) {
         OutChunk& c = out_[out_head_];
         const std::size_t rest = c.size() - out_head_sent_;
         if (n < rest) {
