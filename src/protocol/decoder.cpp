@@ -1,7 +1,8 @@
 // Client frames -> ClientMessage, with simdjson On Demand. Owns the wire rules of each request
 // (docs/protocol.md): which fields, which JSON types, which limits, and which errc a breach earns.
 // One pass reads every field (so "last value wins" and field order do not matter) and validates
-// every value, known or not, so a malformed frame is always bad_json. No I/O, no clocks.
+// every value, known or not, so a malformed frame is always bad_json. A chat in the seed page's
+// exact form skips the parser (protocol/plain_chat.hpp) but not the rules. No I/O, no clocks.
 #include "protocol/decoder.hpp"
 
 #include "protocol/plain_chat.hpp"
