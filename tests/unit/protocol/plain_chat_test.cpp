@@ -29,8 +29,8 @@ TEST(PlainChat, TakesTheSeedPagesChatWithOrWithoutAnId) {
     EXPECT_EQ(with_string_id->id_json, R"("c-1")");
 
     for (const std::string id : {"0", "7", "-12", "123456789012345678901234"}) {
-        const auto with_integer_id =
-            scan_plain_chat(R"({"type":"chat","to_user_id":"b","message":"m","id":)" + id + "}");
+        const std::string frame = R"({"type":"chat","to_user_id":"b","message":"m","id":)" + id + "}";
+        const auto with_integer_id = scan_plain_chat(frame); // views into `frame`
         ASSERT_TRUE(with_integer_id) << id;
         EXPECT_EQ(with_integer_id->id_json, id);
     }
@@ -41,7 +41,8 @@ TEST(PlainChat, TakesTheSeedPagesChatWithOrWithoutAnId) {
             printable += static_cast<char>(c);
         }
     }
-    const auto all = scan_plain_chat(R"({"type":"chat","to_user_id":"b","message":")" + printable + "\"}");
+    const std::string frame = R"({"type":"chat","to_user_id":"b","message":")" + printable + "\"}";
+    const auto all = scan_plain_chat(frame);
     ASSERT_TRUE(all);
     EXPECT_EQ(all->message, printable);
 }
