@@ -147,7 +147,8 @@ Outcome run_scenario(const Options& options) {
     shared.set_phase(phase::run);
 
     sleep_until_ns(shared.measure_start_ns);
-    const double server_cpu_start = server != 0 ? process_cpu_seconds(server).value_or(-1) : -1;
+    const std::optional<CpuSeconds> server_cpu_start =
+        server != 0 ? process_cpu_seconds(server) : std::nullopt;
     const double generator_cpu_start = self_cpu_seconds();
     std::int64_t window_end = shared.measure_end_ns;
     while (now_ns() < shared.measure_end_ns && crashes.count.load() == 0) {
@@ -161,7 +162,7 @@ Outcome run_scenario(const Options& options) {
         std::this_thread::sleep_for(poll_step);
     }
     window_end = std::min(window_end, now_ns());
-    const double server_cpu_end = server != 0 ? process_cpu_seconds(server).value_or(-1) : -1;
+    const std::optional<CpuSeconds> server_cpu_end = server != 0 ? process_cpu_seconds(server) : std::nullopt;
     const double generator_cpu_end = self_cpu_seconds();
     const long server_rss_after = server != 0 ? process_rss_kib(server).value_or(-1) : -1;
     const long generator_rss_after = process_rss_kib(::getpid()).value_or(-1);
@@ -292,13 +293,16 @@ Outcome run_scenario(const Options& options) {
     if (messages && routed > 0) {
         r.add("generator_cpu_us_per_msg", generator_cpu * 1e6 / routed);
     }
-    if (server_cpu_start >= 0 && server_cpu_end >= 0) {
-        const double server_cpu = server_cpu_end - server_cpu_start;
+    if (server_cpu_start && server_cpu_end) {
+        const CpuSeconds used = *server_cpu_end - *server_cpu_start;
+        const double server_cpu = used.total();
         r.add("server_cpu_s", server_cpu);
         // The share of one core the server used in the window: near 1.0 means it was the limit.
         r.add("server_cpu_util", window_s > 0 ? server_cpu / window_s : 0);
         if (messages && routed > 0) {
             r.add("server_cpu_us_per_msg", server_cpu * 1e6 / routed);
+            r.add("server_user_us_per_msg", used.user * 1e6 / routed);
+            r.add("server_sys_us_per_msg", used.system * 1e6 / routed);
         }
         if (options.kind == scenario::reconnect && total.cycles_in_window > 0) {
             r.add("server_cpu_us_per_connect", server_cpu * 1e6 / static_cast<double>(total.cycles_in_window),

@@ -11,7 +11,7 @@
 
 namespace parley::bench {
 
-std::optional<double> process_cpu_seconds(pid_t pid) {
+std::optional<CpuSeconds> process_cpu_seconds(pid_t pid) {
     std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
     std::string line;
     if (!std::getline(in, line)) {
@@ -32,8 +32,9 @@ std::optional<double> process_cpu_seconds(pid_t pid) {
     if (!(fields >> utime >> stime)) {
         return std::nullopt;
     }
-    const long ticks_per_second = sysconf(_SC_CLK_TCK);
-    return static_cast<double>(utime + stime) / static_cast<double>(ticks_per_second);
+    const auto ticks_per_second = static_cast<double>(sysconf(_SC_CLK_TCK));
+    return CpuSeconds{static_cast<double>(utime) / ticks_per_second,
+                      static_cast<double>(stime) / ticks_per_second};
 }
 
 std::optional<long> process_rss_kib(pid_t pid) {
