@@ -5,6 +5,7 @@
 // exact form skips the parser (protocol/plain_chat.hpp) but not the rules. No I/O, no clocks.
 #include "protocol/decoder.hpp"
 
+#include "protocol/json_text.hpp"
 #include "protocol/plain_chat.hpp"
 
 #include <simdjson.h>
@@ -54,39 +55,10 @@ std::string_view trim_trailing_whitespace(std::string_view token) {
     return end == std::string_view::npos ? std::string_view{} : token.substr(0, end + 1);
 }
 
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-// Consumes `0|[1-9][0-9]*` from the front of `s`; false if there is none.
-bool take_int_digits(std::string_view& s) {
-    if (s.empty() || !is_digit(s.front())) {
-        return false;
-    }
-    const bool leading_zero = s.front() == '0';
-    std::size_t n = 1;
-    while (n < s.size() && is_digit(s[n])) {
-        ++n;
-    }
-    if (leading_zero && n > 1) {
-        return false;
-    }
-    s.remove_prefix(n);
-    return true;
-}
-
-// RFC 8259 §6 `int` with no sign: what a non-negative integer user id or `since` must look like.
-bool is_unsigned_integer(std::string_view token) {
-    return take_int_digits(token) && token.empty();
-}
-
-// RFC 8259 §6 `[ minus ] int`: the integer ids Parley accepts and echoes verbatim.
-bool is_integer(std::string_view token) {
-    if (!token.empty() && token.front() == '-') {
-        token.remove_prefix(1);
-    }
-    return is_unsigned_integer(token);
-}
+using json_text::is_digit;
+using json_text::is_integer;
+using json_text::is_unsigned_integer;
+using json_text::take_int_digits;
 
 // RFC 8259 §6 `number`. Checked on the token rather than by parsing it to a double, because
 // simdjson rejects valid JSON such as 1e999 that is merely out of a double's range.

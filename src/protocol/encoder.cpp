@@ -4,6 +4,7 @@
 #include "protocol/encoder.hpp"
 
 #include "protocol/decimal.hpp"
+#include "protocol/json_text.hpp"
 
 #include <array>
 #include <cstddef>
@@ -15,25 +16,16 @@ namespace parley::protocol {
 
 namespace {
 
-// RFC 8259 §7: quotation mark, reverse solidus and U+0000..U+001F must be escaped; nothing else
-// must be, so UTF-8 passes through untouched and DEL (0x7f) stays as is.
-bool needs_escape(unsigned char c) {
-    return c < 0x20 || c == '"' || c == '\\';
-}
+using json_text::needs_escape;
 
 // Whether some byte of `text` needs an escape, eight bytes at a time (chat text nearly never has
-// one, and a byte-at-a-time count was ~3.5 instructions a byte: GCC did not vectorize it). A word
-// w has a byte below n (n <= 0x80) exactly when (w - n * ones) & ~w & high is not zero; a byte
-// equal to c is a zero byte of w ^ (c * ones).
+// one, and a byte-at-a-time count was ~3.5 instructions a byte: GCC did not vectorize it).
 bool any_needs_escape(std::string_view text) {
-    constexpr std::uint64_t ones = 0x0101'0101'0101'0101ULL;
-    constexpr std::uint64_t high = 0x8080'8080'8080'8080ULL;
-    const auto has_below = [](std::uint64_t w, std::uint64_t n) { return ((w - n * ones) & ~w & high) != 0; };
     std::size_t i = 0;
     for (; i + 8 <= text.size(); i += 8) {
         std::uint64_t w = 0;
         std::memcpy(&w, text.data() + i, 8);
-        if (has_below(w, 0x20) || has_below(w ^ ('"' * ones), 1) || has_below(w ^ ('\\' * ones), 1)) {
+        if (json_text::escape_marks(w) != 0) {
             return true;
         }
     }

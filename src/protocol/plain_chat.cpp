@@ -1,5 +1,7 @@
 #include "protocol/plain_chat.hpp"
 
+#include "protocol/json_text.hpp"
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -19,28 +21,20 @@ bool take(std::string_view& s, std::string_view literal) {
 }
 
 // How many bytes from the front of `s` are plain: ASCII that stands for itself in a JSON string
-// (0x20..0x7f but the quote and the backslash). Eight bytes at a time, as the encoder's escape
-// check: a word w has a byte below n (n <= 0x80) where (w - n * ones) & ~w & high has its high bit
-// set, exactly for the first such byte (a borrow runs only upwards from it); a byte equal to c is
-// a byte below 1 of w ^ (c * ones); a byte of 0x80 or more has its own high bit.
+// (0x20..0x7f but the quote and the backslash). Eight bytes at a time: the bytes that need an
+// escape, and those of 0x80 or more, which have their own high bit.
 std::size_t plain_run(std::string_view s) {
-    static_assert(std::endian::native == std::endian::little, "the first byte is the word's lowest");
-    constexpr std::uint64_t ones = 0x0101'0101'0101'0101ULL;
-    constexpr std::uint64_t high = 0x8080'8080'8080'8080ULL;
-    const auto below = [](std::uint64_t w, std::uint64_t n) { return (w - n * ones) & ~w & high; };
     std::size_t i = 0;
     for (; i + 8 <= s.size(); i += 8) {
         std::uint64_t w = 0;
         std::memcpy(&w, s.data() + i, 8);
-        const std::uint64_t stops =
-            below(w, 0x20) | below(w ^ ('"' * ones), 1) | below(w ^ ('\\' * ones), 1) | (w & high);
-        if (stops != 0) {
+        if (const std::uint64_t stops = json_text::escape_marks(w) | (w & json_text::word_high); stops != 0) {
             return i + static_cast<std::size_t>(std::countr_zero(stops)) / 8;
         }
     }
     for (; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+        if (json_text::needs_escape(c) || c >= 0x80) {
             return i;
         }
     }
@@ -57,29 +51,6 @@ bool take_plain_string_rest(std::string_view& s, std::string_view& text) {
     }
     text = s.substr(0, n);
     s.remove_prefix(n + 1);
-    return true;
-}
-
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-// Takes an RFC 8259 integer, `-?(0|[1-9][0-9]*)`, giving its token.
-bool take_integer(std::string_view& s, std::string_view& token) {
-    std::size_t n = s.starts_with('-') ? 1 : 0;
-    if (n == s.size() || !is_digit(s[n])) {
-        return false;
-    }
-    const bool leading_zero = s[n] == '0';
-    const std::size_t first_digit = n;
-    while (n < s.size() && is_digit(s[n])) {
-        ++n;
-    }
-    if (leading_zero && n > first_digit + 1) {
-        return false;
-    }
-    token = s.substr(0, n);
-    s.remove_prefix(n);
     return true;
 }
 
@@ -100,8 +71,13 @@ std::optional<PlainChat> scan_plain_chat(std::string_view frame) {
                 return std::nullopt;
             }
             chat.id_json = id_start.substr(0, id_start.size() - s.size());
-        } else if (!take_integer(s, chat.id_json)) {
-            return std::nullopt;
+        } else {
+            // An integer id is the rest of the frame but its closing brace.
+            chat.id_json = s.substr(0, s.empty() ? 0 : s.size() - 1);
+            if (!json_text::is_integer(chat.id_json)) {
+                return std::nullopt;
+            }
+            s.remove_prefix(chat.id_json.size());
         }
     }
     if (s != "}") {
