@@ -89,6 +89,8 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
         }
         return;
     }
+    reach_in_runs(*results, &store::NewMessage::to, &store::AppendResult::to_seq, recipients_reached_);
+    reach_in_runs(*results, &store::NewMessage::from, &store::AppendResult::from_seq, senders_reached_);
     for (std::size_t i = 0; i < results->size(); ++i) {
         const store::AppendResult& r = (*results)[i];
         const store::NewMessage& m = new_messages_[i];
@@ -96,13 +98,15 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
         if (!r.duplicate) {
             ++messages_stored_;
             // A note to oneself reaches every session of the user, the sending one too.
-            to_user(m.to, Delivery{Delivery::kind::message, m.to, 0, 0,
-                                   shared_chat(encoded_, to_event(m, r, false)), r.to_seq});
+            if (const ShardMask shards = recipients_reached_[i]; shards != 0) {
+                to_shards(shards, Delivery{Delivery::kind::message, m.to, 0, 0,
+                                           shared_chat(encoded_, to_event(m, r, false)), r.to_seq});
+            }
             if (m.from != m.to) {
                 // The sender's other devices get a copy marked outgoing; most senders have none,
                 // and then nothing is encoded or posted. The seq is pushed either way: the
                 // sending session holds the message (its ack carries the seq).
-                ShardMask others = directory_.reach(m.from, r.from_seq);
+                ShardMask others = senders_reached_[i];
                 if (!chat_requests_[i]->sender_has_local_peers) {
                     others &= ~(ShardMask{1} << origin.shard);
                 }
@@ -121,6 +125,27 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
                                     make_text(encoded_),
                                     r.from_seq,
                                     chat_requests_[i]->inflight_bytes});
+    }
+}
+
+void StorageEngine::reach_in_runs(std::span<const store::AppendResult> results,
+                                  std::string store::NewMessage::*user,
+                                  std::uint64_t store::AppendResult::*seq, std::vector<ShardMask>& reached) {
+    reached.assign(results.size(), 0);
+    for (std::size_t begin = 0; begin < results.size();) {
+        const std::string& name = new_messages_[begin].*user;
+        std::size_t end = begin;
+        std::uint64_t highest = 0;
+        for (; end < results.size() && new_messages_[end].*user == name; ++end) {
+            if (!results[end].duplicate) {
+                highest = std::max(highest, results[end].*seq);
+            }
+        }
+        if (highest != 0) {
+            std::fill(reached.begin() + static_cast<std::ptrdiff_t>(begin),
+                      reached.begin() + static_cast<std::ptrdiff_t>(end), directory_.reach(name, highest));
+        }
+        begin = end;
     }
 }
 

@@ -12,6 +12,7 @@
 #include "store/message_store.hpp"
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,13 @@ public:
 
 private:
     void store_chats(std::vector<StorageRequest>& batch);
+    // The Directory's shards for the `user` of each stored chat of the batch, asked once for each
+    // run of consecutive chats naming the same user, and raising that user's pushed seq to the
+    // run's highest `seq`: a burst of one conversation is one lookup and one stripe lock, not one
+    // a message. Equivalent to asking chat by chat, since the whole batch is posted together
+    // afterwards and a login's catch-up is handled after it (its request queued behind).
+    void reach_in_runs(std::span<const store::AppendResult> results, std::string store::NewMessage::*user,
+                       std::uint64_t store::AppendResult::*seq, std::vector<ShardMask>& reached);
     void sync(const SyncInbox& request);
     void history(const ReadHistory& request);
     void conversations(const ListConversations& request);
@@ -87,6 +95,8 @@ private:
     std::vector<store::NewMessage> new_messages_;
     std::string encoded_; // the chat or ack being encoded, before it is copied into its SharedText
     std::vector<const StoreChat*> chat_requests_;
+    std::vector<ShardMask> recipients_reached_; // reach_in_runs() of the batch's chats
+    std::vector<ShardMask> senders_reached_;
     std::uint64_t messages_stored_ = 0;
     std::int64_t last_prune_ms_ = 0;
     std::int64_t next_prune_ms_ = 0;

@@ -81,6 +81,58 @@ TEST_F(ChatPipeline, SendersOtherDevicesGetAnOutgoingCopyOnEveryShard) {
     EXPECT_FALSE(b.received.back().contains("outgoing"));
 }
 
+TEST_F(ChatPipeline, OneBatchOfInterleavedConversationsReachesEveryUserWhereTheyAre) {
+    // The engine asks the Directory once for each run of consecutive chats naming one user. Here
+    // one batch holds runs of several lengths, users on different shards, an offline recipient,
+    // a retried id inside a run and a note to oneself: each chat must still reach exactly its
+    // recipient's sessions and the sender's other ones, and each user's pushed seq must be the
+    // highest handed to it.
+    SessionState a_st, a_other_st, b_st, c_st, e_st;
+    RecordingSession a, a_other, b, c, e;
+    login(shard0, a_st, a, "alice");
+    login(shard1, a_other_st, a_other, "alice");
+    login(shard1, b_st, b, "bob");
+    login(shard0, c_st, c, "carol");
+    login(shard1, e_st, e, "erin");
+    chat(shard0, a_st, a, "bob", "b1", "1");
+    chat(shard0, a_st, a, "bob", "b2", "2");
+    chat(shard0, a_st, a, "bob", "b2 again", "2"); // a retry: acked as a duplicate, not delivered
+    chat(shard0, a_st, a, "carol", "c1", "3");
+    chat(shard0, a_st, a, "dave", "d1", "4"); // offline: stored for later, delivered to nobody
+    chat(shard0, a_st, a, "bob", "b3", "5");
+    chat(shard0, c_st, c, "alice", "from carol", "6");
+    chat(shard0, c_st, c, "carol", "note to self", "7");
+    for (const char* text : {"e1", "e2", "e3"}) { // a run that ends the batch: its last seq counts
+        chat(shard0, a_st, a, "erin", text);
+    }
+    const int before = batches_submitted;
+    pump();
+    ASSERT_EQ(batches_submitted - before, 1) << "one batch, or this tests nothing";
+
+    const auto messages = [](const RecordingSession& s) {
+        std::vector<std::string> out;
+        for (const auto& m : s.of_type("chat")) {
+            out.emplace_back(m.at("message").as_string());
+        }
+        return out;
+    };
+    using texts = std::vector<std::string>;
+    EXPECT_EQ(messages(b), (texts{"b1", "b2", "b3"}));
+    EXPECT_EQ(messages(c), (texts{"c1", "note to self"}));
+    EXPECT_EQ(messages(a), (texts{"from carol"}));
+    EXPECT_EQ(messages(e), (texts{"e1", "e2", "e3"}));
+    EXPECT_EQ(messages(a_other), (texts{"b1", "b2", "c1", "d1", "b3", "from carol", "e1", "e2", "e3"}));
+    EXPECT_EQ(a.of_type("ack").size(), 9u);
+    EXPECT_EQ(c.of_type("ack").size(), 2u);
+    // alice: eight sent and one received; bob three; carol one received, one sent, one to
+    // herself; erin three.
+    EXPECT_EQ(directory.pushed_seq("alice"), 9u);
+    EXPECT_EQ(directory.pushed_seq("erin"), 3u);
+    EXPECT_EQ(directory.pushed_seq("bob"), 3u);
+    EXPECT_EQ(directory.pushed_seq("carol"), 3u);
+    EXPECT_EQ(directory.pushed_seq("dave"), 0u) << "offline users have no mark in the Directory";
+}
+
 TEST_F(ChatPipeline, ASendersOnlySessionCostsNoOutgoingCopy) {
     SessionState a_st, b_st;
     RecordingSession a, b;
