@@ -180,10 +180,15 @@ public:
         results.reserve(batch.size());
         // First the batch's users and client-id hashes; then the lookups, a block of slots
         // prefetched ahead (store/prefetch.hpp).
+        // A chat naming the users of the one before it (a burst, read from one connection in one
+        // pass) reuses their indexes: a comparison instead of a hash lookup.
         prepared_.clear();
-        for (const NewMessage& in : batch) {
-            const UserIndex from = intern(in.from);
-            const UserIndex to = intern(in.to);
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            const NewMessage& in = batch[i];
+            const bool same_from = i > 0 && in.from == batch[i - 1].from;
+            const bool same_to = i > 0 && in.to == batch[i - 1].to;
+            const UserIndex from = same_from ? prepared_.back().from : intern(in.from);
+            const UserIndex to = same_to ? prepared_.back().to : intern(in.to);
             const std::size_t id_hash = in.client_id.empty() ? 0 : client_key_hash(from, in.client_id);
             prepared_.push_back({from, to, id_hash});
         }
@@ -329,6 +334,7 @@ public:
 
     boost::system::result<std::size_t> prune(std::int64_t before_ms, std::size_t max_messages) override {
         std::size_t deleted = 0;
+        last_conversation_ = {};
         while (deleted < max_messages && !messages_.empty() && messages_.front().ts_ms < before_ms) {
             const Message& m = messages_.front();
             const std::uint64_t msg_id = first_msg_id_;
@@ -422,6 +428,7 @@ public:
     }
 
     bool read_image_part(std::string_view part) {
+        last_conversation_ = {};
         bytes::Reader in(part);
         const auto kind = static_cast<image_part>(in.get<std::uint8_t>());
         const std::size_t count = in.get_count(1);
@@ -509,13 +516,20 @@ private:
     void index_message(std::uint64_t msg_id, const Message& m) {
         User& sender = user_at(m.from);
         sender.inbox.push_back({m.from_seq, msg_id});
-        sender.conversations[m.to].last_msg_id = msg_id;
         if (m.to != m.from) {
-            User& recipient = user_at(m.to);
-            recipient.inbox.push_back({m.to_seq, msg_id});
-            recipient.conversations[m.from].last_msg_id = msg_id;
+            user_at(m.to).inbox.push_back({m.to_seq, msg_id});
         }
-        by_conversation_[conversation_key(m.from, m.to)].push_back(msg_id);
+        LastConversation& last = last_conversation_;
+        if (last.ids == nullptr || last.from != m.from || last.to != m.to) {
+            last.from = m.from;
+            last.to = m.to;
+            last.sender = &sender.conversations[m.to];
+            last.recipient = &user_at(m.to).conversations[m.from]; // the same entry for a note to oneself
+            last.ids = &by_conversation_[conversation_key(m.from, m.to)];
+        }
+        last.sender->last_msg_id = msg_id;
+        last.recipient->last_msg_id = msg_id;
+        last.ids->push_back(msg_id);
     }
 
     UserIndex intern(const std::string& name) {
@@ -583,6 +597,18 @@ private:
         std::size_t id_hash; // 0 if no client id
     };
     std::vector<Prepared> prepared_; // append()'s batch, reused
+    // Where index_message() last filed (both sides' marks and the conversation's ids), so a burst
+    // of one conversation skips three hash lookups a message. A pointer into a flat map holds
+    // until that map next inserts or erases: index_message() takes these after its own inserts,
+    // and prune() and the image reader, which insert and erase too, forget them.
+    struct LastConversation {
+        UserIndex from = 0;
+        UserIndex to = 0;
+        Marks* sender = nullptr;
+        Marks* recipient = nullptr;
+        std::deque<std::uint64_t>* ids = nullptr; // null: nothing remembered
+    };
+    LastConversation last_conversation_;
 };
 
 } // namespace

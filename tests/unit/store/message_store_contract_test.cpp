@@ -637,6 +637,26 @@ TYPED_TEST(MessageStoreContract, ConversationsWithNothingLeftDisappear) {
     EXPECT_EQ(alice[0].read_up_to, 0u);
 }
 
+TYPED_TEST(MessageStoreContract, ABurstOfAConversationPrunedAwayStartsItAnew) {
+    // The memory store remembers where it last filed a conversation, for bursts: a prune that
+    // deletes that conversation must not leave the next burst of it filing into what is gone.
+    this->append({chat("alice", "bob", "1"), chat("alice", "bob", "2"), chat("bob", "alice", "3")}, t0);
+    EXPECT_EQ(this->prune(t0 + 1, 10), 3u);
+    ASSERT_TRUE(this->conversations("alice").empty());
+    const auto again = this->append({chat("bob", "alice", "4"), chat("bob", "alice", "5")}, t0 + 2);
+    ASSERT_EQ(again.size(), 2u);
+    EXPECT_EQ(this->ids(this->history("alice", "bob")),
+              (std::vector<std::uint64_t>{again[1].msg_id, again[0].msg_id}));
+    for (const std::string& user : {std::string("alice"), std::string("bob")}) {
+        const auto list = this->conversations(user);
+        ASSERT_EQ(list.size(), 1u) << user;
+        EXPECT_EQ(list[0].last.msg_id, again[1].msg_id) << user;
+    }
+    EXPECT_EQ(this->conversations("alice")[0].unread, 2u);
+    EXPECT_EQ(this->receipt("alice", "bob", receipt_kind::read, again[1].msg_id), again[1].msg_id);
+    EXPECT_EQ(this->conversations("alice")[0].unread, 0u);
+}
+
 TYPED_TEST(MessageStoreContract, SeqsAndMsgIdsNeverRestartAfterPrune) {
     const auto first = this->send("alice", "bob", "1", t0);
     const auto second = this->send("alice", "bob", "2", t0);
