@@ -41,13 +41,12 @@ struct NameHash {
 std::size_t client_key_hash(UserIndex from, std::string_view id) {
     return std::hash<std::string_view>{}(id) ^ (std::size_t{from} * 0x9e3779b97f4a7c15ULL);
 }
-struct ClientKeyView {
-    std::size_t hash = 0;
-    UserIndex from = 0;
-    std::string_view id;
-};
-ClientKeyView client_key(UserIndex from, std::string_view id) {
-    return {client_key_hash(from, id), from, id};
+
+// The order in which a client's ids are taken to grow: shorter first, then byte by byte. Counters
+// (with or without a prefix, as JSON numbers or strings), timestamps, ULIDs and UUIDv7s sent in
+// order all grow in it, so such a sender's ids need no hash table (User::ordered_ids).
+bool id_before(std::string_view a, std::string_view b) {
+    return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
 
 // A chat's text and client id in one allocation, [text][client id]: a message costs one heap
@@ -97,6 +96,13 @@ struct User {
     std::uint64_t pushed_seq = 0;
     std::deque<InboxSlot> inbox;                               // seq order, which is msg_id order
     boost::unordered_flat_map<UserIndex, Marks> conversations; // by peer
+    // The messages this user sent with a client id above every id before it (id_before), from
+    // ordered_front on: in msg_id order, which is id order. A new id above highest_id is no
+    // duplicate, and is filed here without a lookup in the table of millions (a cache and TLB
+    // miss a message); an earlier id is found by binary search. Other ids go to by_client_id_.
+    std::vector<std::uint64_t> ordered_ids;
+    std::size_t ordered_front = 0; // entries before it were pruned
+    std::string highest_id;        // the highest id ever filed here; kept when pruned
 };
 
 // A stored chat; its msg_id is its place in messages_.
@@ -189,27 +195,34 @@ public:
             const bool same_to = i > 0 && in.to == batch[i - 1].to;
             const UserIndex from = same_from ? prepared_.back().from : intern(in.from);
             const UserIndex to = same_to ? prepared_.back().to : intern(in.to);
-            const std::size_t id_hash = in.client_id.empty() ? 0 : client_key_hash(from, in.client_id);
-            prepared_.push_back({from, to, id_hash});
+            // An id above the sender's highest needs no table; only the others are hashed.
+            const bool in_table = !in.client_id.empty() && !id_before(user_at(from).highest_id, in.client_id);
+            prepared_.push_back({from, to, in_table ? client_key_hash(from, in.client_id) : 0});
         }
         BlockPrefetch ahead(batch.size(), [&](std::size_t k) {
-            if (!batch[k].client_id.empty()) {
+            if (prepared_[k].id_hash != 0) {
                 by_client_id_.prefetch(prepared_[k].id_hash);
             }
         });
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const NewMessage& in = batch[i];
-            const auto [from, to, id_hash] = prepared_[i];
+            const auto [from, to, prepared_hash] = prepared_[i];
             ahead.before(i);
-            if (!in.client_id.empty()) {
-                const ClientKeyView key{id_hash, from, in.client_id};
-                if (const std::uint64_t earlier = find_client_id(key); earlier != 0) {
+            std::uint64_t earlier = 0;
+            std::size_t id_hash = prepared_hash;
+            if (!in.client_id.empty() && !id_before(user_at(from).highest_id, in.client_id)) {
+                if (id_hash == 0) {
+                    // Above the sender's highest when the batch began, no longer: an earlier
+                    // chat of the batch sent a higher one (or this one).
+                    id_hash = client_key_hash(from, in.client_id);
+                }
+                earlier = find_client_id(from, in.client_id, id_hash);
+                if (earlier != 0) {
                     const Message& e = message(earlier);
                     if (idempotency_window_ms > 0 && e.ts_ms >= window_start(now_ms, idempotency_window_ms)) {
                         results.push_back({earlier, e.ts_ms, e.from_seq, e.to_seq, true});
                         continue;
                     }
-                    by_client_id_.erase(id_hash, earlier); // a newer message takes the key over, below
                 }
             }
             const std::uint64_t msg_id = next_msg_id_++;
@@ -221,7 +234,7 @@ public:
             m.to_seq = to == from ? m.from_seq : ++user_at(to).last_seq;
             index_message(msg_id, m);
             if (!in.client_id.empty()) {
-                by_client_id_.insert(id_hash, msg_id); // its slots are the ones find() just read
+                file_client_id(from, in.client_id, id_hash, msg_id, earlier);
             }
             results.push_back({msg_id, now_ms, m.from_seq, m.to_seq, false});
         }
@@ -344,8 +357,7 @@ public:
                 user_at(m.to).inbox.pop_front();
             }
             if (!m.body.client_id().empty()) {
-                // If the key still names this message (a newer one may have taken it over).
-                by_client_id_.erase(client_key_hash(m.from, m.body.client_id()), msg_id);
+                forget_client_id(m.from, m.body.client_id(), msg_id);
             }
             const auto conversation = by_conversation_.find(conversation_key(m.from, m.to));
             conversation->second.pop_front();
@@ -452,7 +464,8 @@ public:
                     return false;
                 }
                 user_ids_.emplace(name, static_cast<UserIndex>(users_.size()));
-                users_.push_back(std::make_unique<User>(User{std::move(name), last_seq, pushed_seq, {}, {}}));
+                users_.push_back(
+                    std::make_unique<User>(User{std::move(name), last_seq, pushed_seq, {}, {}, {}, 0, {}}));
             }
             break;
         case image_part::messages:
@@ -474,12 +487,12 @@ public:
                 index_message(msg_id, m);
                 messages_.push_back(std::move(m));
                 if (!client_id.empty()) {
-                    // As append() leaves it: the newest message with the key holds it.
-                    const ClientKeyView key = client_key(messages_.back().from, client_id);
-                    if (const std::uint64_t earlier = find_client_id(key); earlier != 0) {
-                        by_client_id_.erase(key.hash, earlier);
-                    }
-                    by_client_id_.insert(key.hash, msg_id);
+                    // Filed as append() filed it: the same ids in the same order.
+                    const UserIndex from = messages_.back().from;
+                    const bool in_table = !id_before(user_at(from).highest_id, client_id);
+                    const std::size_t hash = in_table ? client_key_hash(from, client_id) : 0;
+                    file_client_id(from, client_id, hash, msg_id,
+                                   in_table ? find_client_id(from, client_id, hash) : 0);
                 }
             }
             break;
@@ -538,7 +551,7 @@ private:
             return found->second;
         }
         const auto index = static_cast<UserIndex>(users_.size());
-        users_.push_back(std::make_unique<User>(User{name, 0, 0, {}, {}}));
+        users_.push_back(std::make_unique<User>(User{name, 0, 0, {}, {}, {}, 0, {}}));
         user_ids_.emplace(name, index);
         return index;
     }
@@ -551,12 +564,60 @@ private:
         return it == user_ids_.end() ? nullptr : &user_at(it->second);
     }
 
-    // The message holding `key` in the client-id table, 0 if none.
-    std::uint64_t find_client_id(const ClientKeyView& key) const {
-        return by_client_id_.find(key.hash, [&](std::uint64_t msg_id) {
+    // The newest message `from` sent with client id `id` (not above the user's highest_id; `hash`
+    // its client_key_hash), 0 if none. The table's is the newer if both have one: an id filed
+    // among the ordered ids was above all before it, so the table's copy was filed later (the
+    // id reused once the first was out of the idempotency window).
+    std::uint64_t find_client_id(UserIndex from, std::string_view id, std::size_t hash) const {
+        const std::uint64_t in_table = by_client_id_.find(hash, [&](std::uint64_t msg_id) {
             const Message& m = message(msg_id);
-            return m.from == key.from && m.body.client_id() == key.id;
+            return m.from == from && m.body.client_id() == id;
         });
+        if (in_table != 0) {
+            return in_table;
+        }
+        const User& u = user_at(from);
+        const auto begin = u.ordered_ids.begin() + static_cast<std::ptrdiff_t>(u.ordered_front);
+        const auto it =
+            std::lower_bound(begin, u.ordered_ids.end(), id, [&](std::uint64_t msg_id, std::string_view key) {
+                return id_before(message(msg_id).body.client_id(), key);
+            });
+        return it != u.ordered_ids.end() && message(*it).body.client_id() == id ? *it : 0;
+    }
+
+    // Files message `msg_id`'s client id: among the sender's ordered ids if above all before it,
+    // else in the table, where it takes the key over from `earlier` (0 if none), which was out of
+    // the idempotency window.
+    void file_client_id(UserIndex from, std::string_view id, std::size_t hash, std::uint64_t msg_id,
+                        std::uint64_t earlier) {
+        User& u = user_at(from);
+        if (id_before(u.highest_id, id)) {
+            u.ordered_ids.push_back(msg_id);
+            u.highest_id.assign(id);
+            return;
+        }
+        if (earlier != 0) {
+            by_client_id_.erase(hash, earlier); // nothing if it is an ordered id
+        }
+        by_client_id_.insert(hash, msg_id); // its slots are the ones find() just read
+    }
+
+    // The oldest message is being pruned: its client id no longer deduplicates.
+    void forget_client_id(UserIndex from, std::string_view id, std::uint64_t msg_id) {
+        User& u = user_at(from);
+        // The oldest message of all is the oldest of its sender's ordered ids, if it is one.
+        if (u.ordered_front < u.ordered_ids.size() && u.ordered_ids[u.ordered_front] == msg_id) {
+            ++u.ordered_front;
+            if (u.ordered_front == u.ordered_ids.size() || u.ordered_front >= u.ordered_ids.size() / 2) {
+                // Compact once half is pruned: the vector stays within twice what is live.
+                u.ordered_ids.erase(u.ordered_ids.begin(),
+                                    u.ordered_ids.begin() + static_cast<std::ptrdiff_t>(u.ordered_front));
+                u.ordered_front = 0;
+            }
+            return;
+        }
+        // If the key still names this message (a newer one may have taken it over).
+        by_client_id_.erase(client_key_hash(from, id), msg_id);
     }
 
     // Ids are dense: each stored message takes the next one, and prune only removes the front.
@@ -589,7 +650,8 @@ private:
     std::vector<std::unique_ptr<User>> users_;
     boost::unordered_flat_map<std::string, UserIndex, NameHash, std::equal_to<>> user_ids_;
     boost::unordered_flat_map<std::uint64_t, std::deque<std::uint64_t>> by_conversation_; // msg_id order
-    // (sender, client_id) -> the newest msg_id sent with it; the key's text lives in the message.
+    // (sender, client_id) -> the newest msg_id sent with it, for the ids not among the sender's
+    // ordered_ids; the key's text lives in the message.
     MessageIdTable by_client_id_;
     struct Prepared {
         UserIndex from;

@@ -369,6 +369,27 @@ TYPED_TEST(MessageStoreContract, ClientIdOutsideTheWindowIsANewMessage) {
     EXPECT_EQ(retry.msg_id, later.msg_id);
 }
 
+TYPED_TEST(MessageStoreContract, IdsOutOfOrderInOneBatchAreRememberedAll) {
+    // The memory store files ids above all a sender used before beside the sender, the others in
+    // its table: here "k5" goes first and "k3", above all ids before the batch, comes after it.
+    this->append({chat("alice", "bob", "k1", "\"k1\"")}, t0);
+    const auto batch =
+        this->append({chat("alice", "bob", "k5", "\"k5\""), chat("alice", "bob", "k3", "\"k3\"")}, t0);
+    ASSERT_EQ(batch.size(), 2u);
+    const auto retries =
+        this->append({chat("alice", "bob", "k3", "\"k3\""), chat("alice", "bob", "k5", "\"k5\""),
+                      chat("alice", "bob", "k1", "\"k1\""), chat("alice", "bob", "k4", "\"k4\"")},
+                     t0 + 1);
+    ASSERT_EQ(retries.size(), 4u);
+    EXPECT_TRUE(retries[0].duplicate);
+    EXPECT_EQ(retries[0].msg_id, batch[1].msg_id);
+    EXPECT_TRUE(retries[1].duplicate);
+    EXPECT_EQ(retries[1].msg_id, batch[0].msg_id);
+    EXPECT_TRUE(retries[2].duplicate);
+    EXPECT_FALSE(retries[3].duplicate) << "k4 was never sent";
+    EXPECT_EQ(this->inbox("bob").size(), 4u);
+}
+
 TYPED_TEST(MessageStoreContract, WindowOfZeroTurnsDedupOff) {
     this->append({chat("alice", "bob", "one", "\"c\"")}, t0, 0);
     const auto again = this->append({chat("alice", "bob", "one", "\"c\"")}, t0, 0).front();

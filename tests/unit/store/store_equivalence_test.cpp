@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -34,13 +35,34 @@ void expect_same(const StoredMessage& a, const StoredMessage& b, const std::stri
 
 // Sends one random run to `memory` and `other`, comparing every answer. `between_steps` runs
 // before each step (with the step's random source) and may replace `other`.
+// How the run's clients pick their ids: from a small pool (mostly retries, in no order), or the
+// way most clients do, counting up (the memory store's ordered ids), with retries of recent ones,
+// now and then an id out of order, and bursts of one conversation.
+enum class client_ids { pool, counting };
+
 void compare_random_run(std::unique_ptr<MessageStore>& memory, std::unique_ptr<MessageStore>& other,
-                        const std::function<void(std::mt19937&)>& between_steps) {
+                        const std::function<void(std::mt19937&)>& between_steps,
+                        client_ids ids = client_ids::pool) {
     const std::vector<std::string> users{"ann", "ben", "cat", "dan", "eve"};
     const std::int64_t window = 1000;
     std::mt19937 random(7);
     auto pick = [&](std::size_t n) { return static_cast<std::size_t>(random() % n); };
     std::int64_t now = 1'000'000;
+    std::map<std::string, int> counters; // the counting clients' last id, by sender
+    auto counted_id = [&](const std::string& from) {
+        int& counter = counters[from];
+        const std::size_t roll = pick(10);
+        if (roll < 6) {
+            ++counter; // the next id: "m9" then "m10", shortlex order
+        } else if (roll < 8) {
+            return "\"m" + std::to_string(std::max(0, counter - static_cast<int>(pick(5)))) + "\""; // a retry
+        } else if (roll == 8) {
+            return std::to_string(pick(40)); // a JSON number, out of order with the rest
+        } else {
+            return std::string();
+        }
+        return "\"m" + std::to_string(counter) + "\"";
+    };
 
     for (int step = 0; step < 400; ++step) {
         const std::string where = "step " + std::to_string(step);
@@ -49,11 +71,21 @@ void compare_random_run(std::unique_ptr<MessageStore>& memory, std::unique_ptr<M
         const std::size_t action = pick(10);
         if (action < 5) {
             std::vector<NewMessage> batch(1 + pick(6));
+            const bool burst = ids == client_ids::counting && pick(2) == 0;
             for (NewMessage& m : batch) {
-                m.from = users[pick(users.size())];
-                m.to = users[pick(users.size())];
+                if (burst && &m != &batch.front()) {
+                    m.from = batch.front().from;
+                    m.to = batch.front().to;
+                } else {
+                    m.from = users[pick(users.size())];
+                    m.to = users[pick(users.size())];
+                }
                 m.text = "t" + std::to_string(pick(1000));
-                m.client_id = pick(3) == 0 ? "" : std::to_string(pick(15)); // a small pool: retries
+                if (ids == client_ids::pool) {
+                    m.client_id = pick(3) == 0 ? "" : std::to_string(pick(15)); // a small pool: retries
+                } else {
+                    m.client_id = counted_id(m.from);
+                }
             }
             auto a = memory->append(batch, now, window);
             auto b = other->append(batch, now, window);
@@ -140,6 +172,17 @@ TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRun) {
     compare_random_run(memory, sqlite, [](std::mt19937&) {});
 }
 
+// Clients counting their ids up: the memory store files those beside each sender, not in its
+// table, and must still answer every retry, within the window or not, before and after prunes,
+// as the SQLite store does.
+TEST(StoreEquivalence, MemoryAndSqliteAgreeOnARandomRunOfCountingClients) {
+    testing_support::TempDir dir;
+    auto memory = make_memory_store();
+    std::unique_ptr<MessageStore> sqlite = open_sqlite_store(dir.path(), {.sync = sqlite_sync::normal});
+    compare_random_run(
+        memory, sqlite, [](std::mt19937&) {}, client_ids::counting);
+}
+
 // The SQLite store reads its newest messages from memory and the rest through the runs its
 // passes write: with a pass whenever 8 messages wait, written 2 runs a slice (one slice per
 // maintain(), before every step, so reads come between slices), and a reopen about every tenth
@@ -216,28 +259,39 @@ namespace {
 // A memory store's image (the journal store's compaction) must rebuild a store that answers
 // exactly as the imaged one: the run's second store is replaced, about every tenth step, by a
 // fresh one given its image.
-TEST(StoreEquivalence, AMemoryStoreRebuiltFromItsImageAgreesOnARandomRun) {
+void rebuilt_from_image_run(client_ids ids) {
     auto memory = make_memory_store();
     std::unique_ptr<MessageStore> copy = make_memory_store();
     int rebuilds = 0;
-    compare_random_run(memory, copy, [&](std::mt19937& random) {
-        if (random() % 10 == 0) {
-            std::unique_ptr<MessageStore> rebuilt = make_memory_store();
-            bool read = true;
-            std::size_t written = 0;
-            write_memory_image(*copy, [&](std::string_view part) {
-                written += part.size();
-                read = read && read_memory_image_part(*rebuilt, part);
-            });
-            ASSERT_TRUE(read);
-            const std::size_t estimate = memory_image_bytes(*copy);
-            EXPECT_LE(written, estimate + 64);
-            EXPECT_GE(written + 64, estimate);
-            copy = std::move(rebuilt);
-            ++rebuilds;
-        }
-    });
+    compare_random_run(
+        memory, copy,
+        [&](std::mt19937& random) {
+            if (random() % 10 == 0) {
+                std::unique_ptr<MessageStore> rebuilt = make_memory_store();
+                bool read = true;
+                std::size_t written = 0;
+                write_memory_image(*copy, [&](std::string_view part) {
+                    written += part.size();
+                    read = read && read_memory_image_part(*rebuilt, part);
+                });
+                ASSERT_TRUE(read);
+                const std::size_t estimate = memory_image_bytes(*copy);
+                EXPECT_LE(written, estimate + 64);
+                EXPECT_GE(written + 64, estimate);
+                copy = std::move(rebuilt);
+                ++rebuilds;
+            }
+        },
+        ids);
     EXPECT_GT(rebuilds, 20);
+}
+
+TEST(StoreEquivalence, AMemoryStoreRebuiltFromItsImageAgreesOnARandomRun) {
+    rebuilt_from_image_run(client_ids::pool);
+}
+
+TEST(StoreEquivalence, AMemoryStoreRebuiltFromItsImageAgreesOnARandomRunOfCountingClients) {
+    rebuilt_from_image_run(client_ids::counting);
 }
 
 } // namespace
