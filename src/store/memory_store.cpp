@@ -210,7 +210,8 @@ public:
             ahead.before(i);
             std::uint64_t earlier = 0;
             std::size_t id_hash = prepared_hash;
-            if (!in.client_id.empty() && !id_before(user_at(from).highest_id, in.client_id)) {
+            const bool ordered = !in.client_id.empty() && id_before(user_at(from).highest_id, in.client_id);
+            if (!in.client_id.empty() && !ordered) {
                 if (id_hash == 0) {
                     // Above the sender's highest when the batch began, no longer: an earlier
                     // chat of the batch sent a higher one (or this one).
@@ -233,8 +234,10 @@ public:
             m.from_seq = ++user_at(from).last_seq;
             m.to_seq = to == from ? m.from_seq : ++user_at(to).last_seq;
             index_message(msg_id, m);
-            if (!in.client_id.empty()) {
-                file_client_id(from, in.client_id, id_hash, msg_id, earlier);
+            if (ordered) {
+                file_ordered_id(from, in.client_id, msg_id);
+            } else if (!in.client_id.empty()) {
+                file_id_in_table(id_hash, msg_id, earlier);
             }
             results.push_back({msg_id, now_ms, m.from_seq, m.to_seq, false});
         }
@@ -489,10 +492,12 @@ public:
                 if (!client_id.empty()) {
                     // Filed as append() filed it: the same ids in the same order.
                     const UserIndex from = messages_.back().from;
-                    const bool in_table = !id_before(user_at(from).highest_id, client_id);
-                    const std::size_t hash = in_table ? client_key_hash(from, client_id) : 0;
-                    file_client_id(from, client_id, hash, msg_id,
-                                   in_table ? find_client_id(from, client_id, hash) : 0);
+                    if (id_before(user_at(from).highest_id, client_id)) {
+                        file_ordered_id(from, client_id, msg_id);
+                    } else {
+                        const std::size_t hash = client_key_hash(from, client_id);
+                        file_id_in_table(hash, msg_id, find_client_id(from, client_id, hash));
+                    }
                 }
             }
             break;
@@ -585,17 +590,18 @@ private:
         return it != u.ordered_ids.end() && message(*it).body.client_id() == id ? *it : 0;
     }
 
-    // Files message `msg_id`'s client id: among the sender's ordered ids if above all before it,
-    // else in the table, where it takes the key over from `earlier` (0 if none), which was out of
-    // the idempotency window.
-    void file_client_id(UserIndex from, std::string_view id, std::size_t hash, std::uint64_t msg_id,
-                        std::uint64_t earlier) {
+    // Files message `msg_id`'s client id `id`, above every id its sender used before, among the
+    // sender's ordered ids.
+    void file_ordered_id(UserIndex from, std::string_view id, std::uint64_t msg_id) {
         User& u = user_at(from);
-        if (id_before(u.highest_id, id)) {
-            u.ordered_ids.push_back(msg_id);
-            u.highest_id.assign(id);
-            return;
-        }
+        u.ordered_ids.push_back(msg_id);
+        u.highest_id.assign(id);
+    }
+
+    // Files message `msg_id`'s client id (`hash` its client_key_hash), not above its sender's
+    // highest, in the table, where it takes the key over from `earlier` (0 if none), which was
+    // out of the idempotency window.
+    void file_id_in_table(std::size_t hash, std::uint64_t msg_id, std::uint64_t earlier) {
         if (earlier != 0) {
             by_client_id_.erase(hash, earlier); // nothing if it is an ordered id
         }
