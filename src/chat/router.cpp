@@ -159,8 +159,22 @@ void Router::on_chat(SessionState& state, SessionSink& session, const protocol::
     // Counted with a fixed overhead so a flood of empty messages is bounded too.
     const auto cost = static_cast<std::uint32_t>(chat.message.size() + chat.to_user_id.size() + 64);
     state.inflight_bytes += cost;
-    queue(StoreChat{origin(state), state.user_id, canonical_user(chat.to_user_id), std::string(chat.message),
-                    std::string(chat.id_json), cost, state.has_local_peers});
+    StoreChats& chats = pass_chats();
+    chats.messages.push_back(store::NewMessage{state.user_id, canonical_user(chat.to_user_id),
+                                               std::string(chat.message), std::string(chat.id_json)});
+    chats.senders.push_back(StoreChats::Sender{origin(state), cost, state.has_local_peers});
+}
+
+StoreChats& Router::pass_chats() {
+    if (pass_chats_at_ == no_chats) {
+        pass_chats_at_ = pending_.size();
+        StoreChats chats;
+        // Sized like the last pass's: a busy pass's vectors grow in one step, not by doubling.
+        chats.messages.reserve(last_pass_chats_);
+        chats.senders.reserve(last_pass_chats_);
+        queue(std::move(chats));
+    }
+    return std::get<StoreChats>(pending_[pass_chats_at_]);
 }
 
 void Router::on_ping(SessionSink& session, const protocol::PingRequest& ping) {
@@ -200,6 +214,10 @@ void Router::on_receipt(SessionState& state, SessionSink& session, const protoco
 }
 
 void Router::flush() {
+    if (pass_chats_at_ != no_chats) {
+        last_pass_chats_ = std::get<StoreChats>(pending_[pass_chats_at_]).messages.size();
+        pass_chats_at_ = no_chats;
+    }
     if (!pending_.empty()) {
         storage_.submit(pending_); // leaves pending_ empty, its capacity kept for the next pass
     }

@@ -119,6 +119,11 @@ private:
     protocol::Decoder decoder_;
     LocalSessions local_;
     std::vector<StorageRequest> pending_;
+    // This pass's chats: one StoreChats in pending_, at pass_chats_at_, made at the pass's first.
+    StoreChats& pass_chats();
+    static constexpr std::size_t no_chats = static_cast<std::size_t>(-1);
+    std::size_t pass_chats_at_ = no_chats;
+    std::size_t last_pass_chats_ = 0;
     // Logins waiting for the verifier, by ticket. A session that closes meanwhile is erased, so a
     // late verdict finds nothing and is dropped.
     struct PendingLogin {

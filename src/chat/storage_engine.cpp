@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <iterator>
 
 namespace parley::chat {
 
@@ -58,43 +59,68 @@ void StorageEngine::process(std::vector<StorageRequest>& batch) {
 }
 
 void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
-    new_messages_.clear();
-    chat_requests_.clear();
+    // Most often one shard's one pass: its chats go to the store as they came. Several (the
+    // storage thread's queue gathers passes and shards) are put together, in order.
+    StoreChats* single = nullptr;
+    std::size_t count = 0;
     for (StorageRequest& request : batch) {
-        if (auto* chat = std::get_if<StoreChat>(&request)) {
-            new_messages_.push_back(store::NewMessage{std::move(chat->from), std::move(chat->to),
-                                                      std::move(chat->text), std::move(chat->client_id)});
-            chat_requests_.push_back(chat);
+        if (auto* chats = std::get_if<StoreChats>(&request)) {
+            single = count == 0 ? chats : nullptr;
+            ++count;
         }
     }
-    if (new_messages_.empty()) {
+    if (count == 0) {
         return;
     }
-    auto results = store_.append(new_messages_, clock_.now_ms(), options_.idempotency_window_ms);
+    if (single == nullptr) {
+        gathered_.messages.clear();
+        gathered_.senders.clear();
+        for (StorageRequest& request : batch) {
+            if (auto* chats = std::get_if<StoreChats>(&request)) {
+                std::move(chats->messages.begin(), chats->messages.end(),
+                          std::back_inserter(gathered_.messages));
+                gathered_.senders.insert(gathered_.senders.end(), chats->senders.begin(),
+                                         chats->senders.end());
+            }
+        }
+    }
+    StoreChats& chats = single != nullptr ? *single : gathered_;
+    if (chats.messages.empty()) {
+        return;
+    }
+    store_chats(chats);
+}
+
+void StorageEngine::store_chats(const StoreChats& chats) {
+    const std::vector<store::NewMessage>& messages = chats.messages;
+    auto results = store_.append(messages, clock_.now_ms(), options_.idempotency_window_ms);
     if (!results) {
         // Nothing of the batch was stored: no ack, so every client retries with its id.
-        for (std::size_t i = 0; i < chat_requests_.size(); ++i) {
-            const StoreChat* chat = chat_requests_[i];
+        for (std::size_t i = 0; i < messages.size(); ++i) {
+            const StoreChats::Sender& sender = chats.senders[i];
             std::string out;
             protocol::encode_error(out, protocol::errc::server_busy,
                                    "the message could not be stored; retry with the same id",
-                                   new_messages_[i].client_id);
-            to_session(chat->origin, Delivery{Delivery::kind::ack,
-                                              {},
-                                              chat->origin.session,
-                                              0,
-                                              make_text(std::move(out)),
-                                              0,
-                                              chat->inflight_bytes});
+                                   messages[i].client_id);
+            to_session(sender.origin, Delivery{Delivery::kind::ack,
+                                               {},
+                                               sender.origin.session,
+                                               0,
+                                               make_text(std::move(out)),
+                                               0,
+                                               sender.inflight_bytes});
         }
         return;
     }
-    reach_in_runs(*results, &store::NewMessage::to, &store::AppendResult::to_seq, recipients_reached_);
-    reach_in_runs(*results, &store::NewMessage::from, &store::AppendResult::from_seq, senders_reached_);
+    reach_in_runs(messages, *results, &store::NewMessage::to, &store::AppendResult::to_seq,
+                  recipients_reached_);
+    reach_in_runs(messages, *results, &store::NewMessage::from, &store::AppendResult::from_seq,
+                  senders_reached_);
     for (std::size_t i = 0; i < results->size(); ++i) {
         const store::AppendResult& r = (*results)[i];
-        const store::NewMessage& m = new_messages_[i];
-        const Origin& origin = chat_requests_[i]->origin;
+        const store::NewMessage& m = messages[i];
+        const StoreChats::Sender& sender = chats.senders[i];
+        const Origin& origin = sender.origin;
         if (!r.duplicate) {
             ++messages_stored_;
             // A note to oneself reaches every session of the user, the sending one too.
@@ -107,7 +133,7 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
                 // and then nothing is encoded or posted. The seq is pushed either way: the
                 // sending session holds the message (its ack carries the seq).
                 ShardMask others = senders_reached_[i];
-                if (!chat_requests_[i]->sender_has_local_peers) {
+                if (!sender.has_local_peers) {
                     others &= ~(ShardMask{1} << origin.shard);
                 }
                 if (others != 0) {
@@ -124,19 +150,20 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
                                     0,
                                     make_text(encoded_),
                                     r.from_seq,
-                                    chat_requests_[i]->inflight_bytes});
+                                    sender.inflight_bytes});
     }
 }
 
-void StorageEngine::reach_in_runs(std::span<const store::AppendResult> results,
+void StorageEngine::reach_in_runs(std::span<const store::NewMessage> messages,
+                                  std::span<const store::AppendResult> results,
                                   std::string store::NewMessage::*user,
                                   std::uint64_t store::AppendResult::*seq, std::vector<ShardMask>& reached) {
     reached.assign(results.size(), 0);
     for (std::size_t begin = 0; begin < results.size();) {
-        const std::string& name = new_messages_[begin].*user;
+        const std::string& name = messages[begin].*user;
         std::size_t end = begin;
         std::uint64_t highest = 0;
-        for (; end < results.size() && new_messages_[end].*user == name; ++end) {
+        for (; end < results.size() && messages[end].*user == name; ++end) {
             if (!results[end].duplicate) {
                 highest = std::max(highest, results[end].*seq);
             }

@@ -59,12 +59,14 @@ public:
 
 private:
     void store_chats(std::vector<StorageRequest>& batch);
+    void store_chats(const StoreChats& chats);
     // The Directory's shards for the `user` of each stored chat of the batch, asked once for each
     // run of consecutive chats naming the same user, and raising that user's pushed seq to the
     // run's highest `seq`: a burst of one conversation is one lookup and one stripe lock, not one
     // a message. Equivalent to asking chat by chat, since the whole batch is posted together
     // afterwards and a login's catch-up is handled after it (its request queued behind).
-    void reach_in_runs(std::span<const store::AppendResult> results, std::string store::NewMessage::*user,
+    void reach_in_runs(std::span<const store::NewMessage> messages,
+                       std::span<const store::AppendResult> results, std::string store::NewMessage::*user,
                        std::uint64_t store::AppendResult::*seq, std::vector<ShardMask>& reached);
     void sync(const SyncInbox& request);
     void history(const ReadHistory& request);
@@ -92,9 +94,8 @@ private:
     Options options_;
     std::vector<std::vector<Delivery>> outboxes_;
     ShardMask outboxes_pending_ = 0;
-    std::vector<store::NewMessage> new_messages_;
+    StoreChats gathered_; // the batch's chats, when they came in several requests
     std::string encoded_; // the chat or ack being encoded, before it is copied into its SharedText
-    std::vector<const StoreChat*> chat_requests_;
     std::vector<ShardMask> recipients_reached_; // reach_in_runs() of the batch's chats
     std::vector<ShardMask> senders_reached_;
     std::uint64_t messages_stored_ = 0;

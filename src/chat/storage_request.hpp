@@ -3,6 +3,8 @@
 // id), so replies go back to it.
 #pragma once
 
+#include "store/new_message.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,17 +18,20 @@ struct Origin {
     std::uint64_t session = 0;
 };
 
-struct StoreChat {
-    Origin origin;
-    std::string from;
-    std::string to;
-    std::string text;
-    std::string client_id;            // JSON text of the client's id, empty if none
-    std::uint32_t inflight_bytes = 0; // what the session counted for it; released with the ack
-    // The sender had other sessions on the origin's shard when the chat was read. If not, and no
-    // other shard holds one, no outgoing copy is encoded: a session that logs in there later
-    // queues its catch-up behind this chat, so the catch-up holds it.
-    bool sender_has_local_peers = false;
+// The chats one shard read in one pass, in the order read: the messages as the store takes them
+// (so the storage thread hands them to MessageStore::append as they are, moving nothing), and
+// beside each, whom to answer.
+struct StoreChats {
+    struct Sender {
+        Origin origin;
+        std::uint32_t inflight_bytes = 0; // what the session counted for it; released with the ack
+        // The sender had other sessions on the origin's shard when the chat was read. If not, and
+        // no other shard holds one, no outgoing copy is encoded: a session that logs in there
+        // later queues its catch-up behind this chat, so the catch-up holds it.
+        bool has_local_peers = false;
+    };
+    std::vector<store::NewMessage> messages; // from, to, text, client id (JSON text, empty if none)
+    std::vector<Sender> senders;             // one a message
 };
 
 struct SyncInbox {
@@ -66,7 +71,7 @@ struct UserOffline {
 };
 
 using StorageRequest =
-    std::variant<StoreChat, SyncInbox, ReadHistory, ListConversations, RecordReceipt, UserOffline>;
+    std::variant<StoreChats, SyncInbox, ReadHistory, ListConversations, RecordReceipt, UserOffline>;
 
 // How shards reach the storage thread. Implemented by net::StorageWorker; a fake in tests.
 class StorageQueue {

@@ -6,6 +6,8 @@
 // fsync) covers it.
 #pragma once
 
+#include "store/new_message.hpp"
+
 #include <boost/system/result.hpp>
 
 #include <cstdint>
@@ -15,14 +17,6 @@
 #include <vector>
 
 namespace parley::store {
-
-// A chat to be stored.
-struct NewMessage {
-    std::string from;
-    std::string to;
-    std::string text;
-    std::string client_id; // the sender's `id` as sent (JSON text), empty if none
-};
 
 // A stored chat as it lives in both inboxes.
 struct StoredMessage {

@@ -62,6 +62,40 @@ TEST_F(ChatPipeline, ChatsOfOnePassGoToStorageInOneBatch) {
     }
 }
 
+TEST_F(ChatPipeline, ChatsOfTwoShardsInOneBatchAreStoredInTheOrderSubmitted) {
+    // Each shard hands its pass's chats over as one request; the storage thread's batch can hold
+    // several (shards, or passes that queued while it was busy), which it stores together, in order.
+    SessionState a_st, b_st, c_st;
+    RecordingSession a, b, c;
+    login(shard0, a_st, a, "alice");
+    login(shard1, b_st, b, "bob");
+    login(shard1, c_st, c, "carol");
+    chat(shard0, a_st, a, "bob", "a1", "1");
+    chat(shard0, a_st, a, "bob", "a2", "2");
+    chat(shard1, c_st, c, "bob", "c1", "1");
+    chat(shard1, c_st, c, "alice", "c2", "2");
+    shard0.flush();
+    shard1.flush();
+    ASSERT_EQ(submitted.size(), 2u) << "one request a shard";
+    pump();
+    std::vector<std::string> texts;
+    std::vector<std::int64_t> seqs;
+    for (const auto& m : b.of_type("chat")) {
+        texts.emplace_back(m.at("message").as_string());
+        seqs.push_back(m.at("seq").as_int64());
+    }
+    EXPECT_EQ(texts, (std::vector<std::string>{"a1", "a2", "c1"}));
+    EXPECT_EQ(seqs, (std::vector<std::int64_t>{1, 2, 3}));
+    ASSERT_EQ(a.of_type("chat").size(), 1u);
+    EXPECT_EQ(a.of_type("chat")[0].at("message").as_string(), "c2");
+    EXPECT_EQ(a.of_type("ack").size(), 2u);
+    const auto c_acks = c.of_type("ack");
+    ASSERT_EQ(c_acks.size(), 2u);
+    EXPECT_EQ(c_acks[0].at("id").as_int64(), 1);
+    EXPECT_EQ(c_acks[1].at("id").as_int64(), 2);
+    EXPECT_EQ(c_acks[1].at("seq").as_int64(), 2) << "carol's second chat is her second inbox entry";
+}
+
 TEST_F(ChatPipeline, SendersOtherDevicesGetAnOutgoingCopyOnEveryShard) {
     SessionState a1_st, a2_st, a3_st, b_st;
     RecordingSession a1, a2, a3, b;
