@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -22,9 +23,9 @@ struct Delivery {
     Delivery() = default;
     // Spelled out, not aggregate-initialized: GCC zero-fills an aggregate temporary (88 bytes,
     // `rep stos`) before writing its members, which cost ~15 ns a chat on the storage path.
-    Delivery(kind what_, std::string user_, std::uint64_t session_, std::uint64_t except_session_,
+    Delivery(kind what_, std::string_view user_, std::uint64_t session_, std::uint64_t except_session_,
              SharedText text_, std::uint64_t seq_, std::uint32_t released_bytes_ = 0)
-        : what(what_), user(std::move(user_)), session(session_), except_session(except_session_),
+        : what(what_), user(user_), session(session_), except_session(except_session_),
           text(std::move(text_)), seq(seq_), released_bytes(released_bytes_) {}
 
     kind what = kind::message;

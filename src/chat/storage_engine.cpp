@@ -125,8 +125,8 @@ void StorageEngine::store_chats(const StoreChats& chats) {
             ++messages_stored_;
             // A note to oneself reaches every session of the user, the sending one too.
             if (const ShardMask shards = recipients_reached_[i]; shards != 0) {
-                to_shards(shards, Delivery{Delivery::kind::message, m.to, 0, 0,
-                                           shared_chat(encoded_, to_event(m, r, false)), r.to_seq});
+                emplace_for(shards, Delivery::kind::message, m.to, 0, 0,
+                            shared_chat(encoded_, to_event(m, r, false)), r.to_seq);
             }
             if (m.from != m.to) {
                 // The sender's other devices get a copy marked outgoing; most senders have none,
@@ -144,13 +144,8 @@ void StorageEngine::store_chats(const StoreChats& chats) {
         }
         encoded_.clear();
         protocol::encode_ack(encoded_, m.client_id, r.msg_id, r.ts_ms, r.from_seq, r.duplicate);
-        to_session(origin, Delivery{Delivery::kind::ack,
-                                    {},
-                                    origin.session,
-                                    0,
-                                    make_text(encoded_),
-                                    r.from_seq,
-                                    sender.inflight_bytes});
+        emplace_for(ShardMask{1} << origin.shard, Delivery::kind::ack, std::string_view(), origin.session, 0,
+                    make_text(encoded_), r.from_seq, sender.inflight_bytes);
     }
 }
 
@@ -334,16 +329,7 @@ bool StorageEngine::to_user(const std::string& user, Delivery d) {
 }
 
 void StorageEngine::to_shards(ShardMask shards, Delivery d) {
-    while (shards != 0) {
-        const auto shard = static_cast<unsigned>(std::countr_zero(shards));
-        shards &= shards - 1;
-        outboxes_pending_ |= ShardMask{1} << shard;
-        if (shards == 0) {
-            outboxes_[shard].push_back(std::move(d)); // the last (most often the only) shard
-        } else {
-            outboxes_[shard].push_back(d);
-        }
-    }
+    emplace_for(shards, std::move(d));
 }
 
 void StorageEngine::to_session(const Origin& origin, SharedText text) {
@@ -351,8 +337,7 @@ void StorageEngine::to_session(const Origin& origin, SharedText text) {
 }
 
 void StorageEngine::to_session(const Origin& origin, Delivery d) {
-    outboxes_pending_ |= ShardMask{1} << origin.shard;
-    outboxes_[origin.shard].push_back(std::move(d));
+    emplace_for(ShardMask{1} << origin.shard, std::move(d));
 }
 
 void StorageEngine::reply_error(const Origin& origin, std::string_view message, std::string_view ref_json) {

@@ -11,10 +11,12 @@
 #include "chat/storage_request.hpp"
 #include "store/message_store.hpp"
 
+#include <bit>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace parley::chat {
@@ -80,6 +82,18 @@ private:
     bool to_user(const std::string& user, Delivery d);
     // Queues `d` for each shard in `shards`.
     void to_shards(ShardMask shards, Delivery d);
+    // Queues a Delivery made of `args` for each shard in `shards` (not empty): built in place in
+    // the last (most often the only) shard's outbox, copied into the others'. A chat's two
+    // deliveries, the chat and the ack, are 88 bytes each: a temporary moved in was one more
+    // write and read of them a message.
+    template <class... Args> void emplace_for(ShardMask shards, Args&&... args) {
+        outboxes_pending_ |= shards;
+        const auto last = static_cast<unsigned>(std::bit_width(shards) - 1);
+        for (ShardMask rest = shards & ~(ShardMask{1} << last); rest != 0; rest &= rest - 1) {
+            outboxes_[static_cast<unsigned>(std::countr_zero(rest))].emplace_back(args...);
+        }
+        outboxes_[last].emplace_back(std::forward<Args>(args)...);
+    }
     void to_session(const Origin& origin, SharedText text);
     void to_session(const Origin& origin, Delivery d);
     void reply_error(const Origin& origin, std::string_view message, std::string_view ref_json);
