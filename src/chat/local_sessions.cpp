@@ -2,6 +2,7 @@
 #include "chat/local_sessions.hpp"
 
 #include <cassert>
+#include <tuple>
 #include <utility>
 
 namespace parley::chat {
@@ -76,14 +77,23 @@ bool LocalSessions::remove(SessionState* state) {
 }
 
 std::size_t LocalSessions::send_to(std::string_view user, SharedText text, std::uint64_t except) {
+    return send_to(sessions_for(user), std::move(text), except);
+}
+
+LocalSessions::UserSessions LocalSessions::sessions_for(std::string_view user) {
+    UserSessions found;
+    std::tie(found.begin_, found.end_) = by_user_.equal_range(user);
+    return found;
+}
+
+std::size_t LocalSessions::send_to(const UserSessions& sessions, SharedText text, std::uint64_t except) {
     std::size_t queued = 0;
     // Each session is sent to when the next one is found, so that the last one is known and
     // gets `text` itself. A send that overflows a queue closes that session, but the close must
     // not reach back into this table while we iterate: net defers the unregistering to a later
     // step.
     SessionSink* previous = nullptr;
-    auto [begin, end] = by_user_.equal_range(user);
-    for (auto it = begin; it != end; ++it) {
+    for (auto it = sessions.begin_; it != sessions.end_; ++it) {
         const LocalSession& s = it->second;
         // A session catching up gets this message in its catch-up: it was committed before the
         // catch-up was read (see StorageEngine::process).

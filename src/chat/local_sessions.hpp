@@ -19,6 +19,12 @@ struct LocalSession {
 };
 
 class LocalSessions {
+    struct StringHash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+    };
+    using ByUser = std::unordered_multimap<std::string_view, LocalSession, StringHash>;
+
 public:
     // Adds a logged-in session (state->user_id set) and gives it its id (state->session_id),
     // unique in the process: `shard` in the low 6 bits, then its slot here, then the slot's
@@ -31,6 +37,15 @@ public:
     // returns how many sessions it was queued for. The last of them gets `text` itself, the
     // others a copy: a copy is an atomic increment now and a decrement when it is sent.
     std::size_t send_to(std::string_view user, SharedText text, std::uint64_t except);
+    // The sessions of one user here, found once for several send_to()s (a burst of one
+    // conversation): valid until the next add() or remove().
+    class UserSessions {
+        friend class LocalSessions;
+        ByUser::iterator begin_;
+        ByUser::iterator end_;
+    };
+    UserSessions sessions_for(std::string_view user);
+    std::size_t send_to(const UserSessions& sessions, SharedText text, std::uint64_t except);
     // The session with this id, or null (also for the id of a session that has closed).
     LocalSession* find(std::uint64_t session_id);
     // The sessions of `user` on this shard (a copy: closing one may change the table).
@@ -38,16 +53,12 @@ public:
     std::size_t user_count() const { return users_; }
 
 private:
-    struct StringHash {
-        using is_transparent = void;
-        std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
     // One node per session, keyed by its user: most users have one device per shard, so a node
     // each (no per-user vector) is the smallest table for idle sessions.
     // Keyed by a view of the session's own state->user_id, which stays put while the session is
     // here (it is cleared only after remove()): a copy of the name would cost every session 16
     // more bytes.
-    std::unordered_multimap<std::string_view, LocalSession, StringHash> by_user_;
+    ByUser by_user_;
     std::size_t users_ = 0;
     // By id: the slot is in the id, so lookups need no second hash table. Freed slots are reused;
     // the generation in the id tells a reused slot's new session from the old one.

@@ -226,9 +226,18 @@ void Router::flush() {
 void Router::deliver(std::vector<Delivery>& batch) {
     // The texts are moved out, not copied: the batch is done with once delivered, and a copy of
     // a SharedText costs two atomic operations.
+    // A run of deliveries to one user (a burst of one conversation) looks the user up once.
+    // Nothing in this loop adds or removes a session (a send that closes one, and a resumed
+    // read, are deferred by net), so what was found stays valid.
+    std::string_view found_user;
+    LocalSessions::UserSessions found;
     for (Delivery& d : batch) {
         if (!d.user.empty()) {
-            local_.send_to(d.user, std::move(d.text), d.except_session);
+            if (d.user != found_user) {
+                found = local_.sessions_for(d.user);
+                found_user = d.user;
+            }
+            local_.send_to(found, std::move(d.text), d.except_session);
         } else {
             deliver_to_session(d);
         }
