@@ -614,7 +614,7 @@ private:
         // The oldest message of all is the oldest of its sender's ordered ids, if it is one.
         if (u.ordered_front < u.ordered_ids.size() && u.ordered_ids[u.ordered_front] == msg_id) {
             ++u.ordered_front;
-            if (u.ordered_front == u.ordered_ids.size() || u.ordered_front >= u.ordered_ids.size() / 2) {
+            if (u.ordered_front >= u.ordered_ids.size() / 2) {
                 // Compact once half is pruned: the vector stays within twice what is live.
                 u.ordered_ids.erase(u.ordered_ids.begin(),
                                     u.ordered_ids.begin() + static_cast<std::ptrdiff_t>(u.ordered_front));
