@@ -2,10 +2,7 @@
 
 #include "protocol/json_text.hpp"
 
-#include <bit>
 #include <cstddef>
-#include <cstdint>
-#include <cstring>
 
 namespace parley::protocol {
 
@@ -21,24 +18,9 @@ bool take(std::string_view& s, std::string_view literal) {
 }
 
 // How many bytes from the front of `s` are plain: ASCII that stands for itself in a JSON string
-// (0x20..0x7f but the quote and the backslash). Eight bytes at a time: the bytes that need an
-// escape, and those of 0x80 or more, which have their own high bit.
+// (0x20..0x7f but the quote and the backslash).
 std::size_t plain_run(std::string_view s) {
-    std::size_t i = 0;
-    for (; i + 8 <= s.size(); i += 8) {
-        std::uint64_t w = 0;
-        std::memcpy(&w, s.data() + i, 8);
-        if (const std::uint64_t stops = json_text::escape_marks(w) | (w & json_text::word_high); stops != 0) {
-            return i + static_cast<std::size_t>(std::countr_zero(stops)) / 8;
-        }
-    }
-    for (; i < s.size(); ++i) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        if (json_text::needs_escape(c) || c >= 0x80) {
-            return i;
-        }
-    }
-    return i;
+    return json_text::first_stop<json_text::Stop::non_ascii>(s);
 }
 
 // Takes the rest of a JSON string whose opening quote is taken already, giving its text: false
