@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace parley::chat {
 
@@ -22,6 +23,19 @@ public:
         std::memcpy(block.get(), &size, sizeof size);
         std::memcpy(block.get() + sizeof size, text.data(), size);
         block_ = std::move(block);
+    }
+
+    // A text written straight into its block: `write(char*)` writes at most `bound` bytes there and
+    // returns the end of what it wrote (protocol::ChatEncoding, AckEncoding). The block keeps the
+    // bound's room: it lives only until the text is sent.
+    template <class Write> static SharedText written(std::size_t bound, Write&& write) {
+        std::shared_ptr<char[]> block = std::make_shared_for_overwrite<char[]>(sizeof bound + bound);
+        char* const text = block.get() + sizeof bound;
+        const auto size = static_cast<std::size_t>(std::forward<Write>(write)(text) - text);
+        std::memcpy(block.get(), &size, sizeof size);
+        SharedText shared;
+        shared.block_ = std::move(block);
+        return shared;
     }
 
     explicit operator bool() const { return block_ != nullptr; }

@@ -15,11 +15,10 @@ protocol::ChatEvent to_event(const store::StoredMessage& m, std::uint64_t seq, b
     return protocol::ChatEvent{m.from, m.to, m.text, m.msg_id, m.ts_ms, outgoing, seq};
 }
 
-// Encodes into `scratch`, reused so that a chat's only allocation is its SharedText.
-SharedText shared_chat(std::string& scratch, const protocol::ChatEvent& event) {
-    scratch.clear();
-    protocol::encode_chat(scratch, event);
-    return make_text(scratch);
+// Written straight into its block: a chat's only allocation is its SharedText.
+SharedText shared_chat(const protocol::ChatEvent& event) {
+    const protocol::ChatEncoding chat(event);
+    return SharedText::written(chat.bound(), [&](char* out) { return chat.write(out); });
 }
 
 // A message just stored, as its recipient's (or the sender's other devices') copy.
@@ -125,8 +124,8 @@ void StorageEngine::store_chats(const StoreChats& chats) {
             ++messages_stored_;
             // A note to oneself reaches every session of the user, the sending one too.
             if (const ShardMask shards = recipients_reached_[i]; shards != 0) {
-                emplace_for(shards, Delivery::kind::message, m.to, 0, 0,
-                            shared_chat(encoded_, to_event(m, r, false)), r.to_seq);
+                emplace_for(shards, Delivery::kind::message, m.to, 0, 0, shared_chat(to_event(m, r, false)),
+                            r.to_seq);
             }
             if (m.from != m.to) {
                 // The sender's other devices get a copy marked outgoing; most senders have none,
@@ -138,14 +137,14 @@ void StorageEngine::store_chats(const StoreChats& chats) {
                 }
                 if (others != 0) {
                     to_shards(others, Delivery{Delivery::kind::message, m.from, 0, origin.session,
-                                               shared_chat(encoded_, to_event(m, r, true)), r.from_seq});
+                                               shared_chat(to_event(m, r, true)), r.from_seq});
                 }
             }
         }
-        encoded_.clear();
-        protocol::encode_ack(encoded_, m.client_id, r.msg_id, r.ts_ms, r.from_seq, r.duplicate);
+        const protocol::AckEncoding ack(m.client_id, r.msg_id, r.ts_ms, r.from_seq, r.duplicate);
         emplace_for(ShardMask{1} << origin.shard, Delivery::kind::ack, std::string_view(), origin.session, 0,
-                    make_text(encoded_), r.from_seq, sender.inflight_bytes);
+                    SharedText::written(ack.bound(), [&](char* out) { return ack.write(out); }), r.from_seq,
+                    sender.inflight_bytes);
     }
 }
 
@@ -197,7 +196,7 @@ void StorageEngine::sync(const SyncInbox& request) {
                                             {},
                                             request.origin.session,
                                             0,
-                                            shared_chat(encoded_, to_event(e.message, e.seq, outgoing)),
+                                            shared_chat(to_event(e.message, e.seq, outgoing)),
                                             e.seq});
         last = e.seq;
     }

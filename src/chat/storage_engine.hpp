@@ -109,7 +109,6 @@ private:
     std::vector<std::vector<Delivery>> outboxes_;
     ShardMask outboxes_pending_ = 0;
     StoreChats gathered_; // the batch's chats, when they came in several requests
-    std::string encoded_; // the chat or ack being encoded, before it is copied into its SharedText
     std::vector<ShardMask> recipients_reached_; // reach_in_runs() of the batch's chats
     std::vector<ShardMask> senders_reached_;
     std::uint64_t messages_stored_ = 0;

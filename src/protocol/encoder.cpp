@@ -36,21 +36,19 @@ std::size_t json_string_bound(std::string_view text) {
     return text.size() + 5 * escapes + 2;
 }
 
-// Writes one piece of a message through a pointer: `out` grows once by the piece's bound and is
-// cut back to what was written at the end, instead of a checked append per field (a chat and
-// its ack are about thirty fields and punctuation).
-class PieceWriter {
+// Writes a message through a pointer, into room the caller made for the message's bound: no
+// checked append per field (a chat and its ack are about thirty fields and punctuation).
+class Cursor {
 public:
     static constexpr std::size_t integer_bound = 20; // any 64-bit value, sign included
 
-    PieceWriter(std::string& out, std::size_t bound) : out_(out) {
-        const std::size_t start = out.size();
-        out.resize(start + bound);
-        next_ = out.data() + start;
-    }
-    PieceWriter(const PieceWriter&) = delete;
-    PieceWriter& operator=(const PieceWriter&) = delete;
-    ~PieceWriter() { out_.resize(static_cast<std::size_t>(next_ - out_.data())); }
+    explicit Cursor(char* next) : next_(next) {}
+    Cursor(const Cursor&) = delete;
+    Cursor& operator=(const Cursor&) = delete;
+
+    char* position() const { return next_; }
+    // After bytes were written at position() by other means, up to `end`.
+    void skip_to(char* end) { next_ = end; }
 
     void raw(std::string_view text) {
         std::memcpy(next_, text.data(), text.size());
@@ -107,12 +105,30 @@ private:
         raw({escape.data(), escape.size()});
     }
 
-    std::string& out_;
     char* next_;
 };
 
+// A Cursor into `out`: `out` grows once by the piece's bound and is cut back to what was written
+// at the end.
+class PieceWriter : public Cursor {
+public:
+    PieceWriter(std::string& out, std::size_t bound) : Cursor(grown(out, bound)), out_(out) {}
+    PieceWriter(const PieceWriter&) = delete;
+    PieceWriter& operator=(const PieceWriter&) = delete;
+    ~PieceWriter() { out_.resize(static_cast<std::size_t>(position() - out_.data())); }
+
+private:
+    static char* grown(std::string& out, std::size_t bound) {
+        const std::size_t start = out.size();
+        out.resize(start + bound);
+        return out.data() + start;
+    }
+
+    std::string& out_;
+};
+
 template <typename Integer> void append_integer(std::string& out, Integer value) {
-    PieceWriter(out, PieceWriter::integer_bound).integer(value);
+    PieceWriter(out, Cursor::integer_bound).integer(value);
 }
 
 } // namespace
@@ -143,15 +159,17 @@ struct ChatFields {
     static constexpr std::string_view seq = R"(,"seq":)";
 
     explicit ChatFields(const ChatEvent& chat)
-        : event(chat), from_bound(json_string_bound(chat.from_user_id)),
-          to_bound(json_string_bound(chat.to_user_id)), message_bound(json_string_bound(chat.message)) {}
+        : ChatFields(chat, json_string_bound(chat.from_user_id), json_string_bound(chat.to_user_id),
+                     json_string_bound(chat.message)) {}
+    ChatFields(const ChatEvent& chat, std::size_t from_json, std::size_t to_json, std::size_t message_json)
+        : event(chat), from_bound(from_json), to_bound(to_json), message_bound(message_json) {}
 
     std::size_t bound() const {
         return from.size() + to.size() + message.size() + msg_id.size() + ts.size() + seq.size() +
-               3 * PieceWriter::integer_bound + from_bound + to_bound + message_bound;
+               3 * Cursor::integer_bound + from_bound + to_bound + message_bound;
     }
 
-    void write(PieceWriter& w) const {
+    void write(Cursor& w) const {
         w.raw(from);
         w.string(event.from_user_id, from_bound);
         w.raw(to);
@@ -187,46 +205,81 @@ std::string_view reply_id(std::string_view id_json) {
 
 } // namespace
 
-void encode_chat(std::string& out, const ChatEvent& chat) {
-    constexpr std::string_view head = R"({"type":"chat",)";
-    constexpr std::string_view outgoing = R"(,"outgoing":true)";
-    const ChatFields fields(chat);
-    PieceWriter w(out, head.size() + fields.bound() + outgoing.size() + 1);
-    w.raw(head);
-    fields.write(w);
-    if (chat.outgoing) {
-        w.raw(outgoing);
+namespace {
+
+constexpr std::string_view chat_head = R"({"type":"chat",)";
+constexpr std::string_view chat_outgoing = R"(,"outgoing":true)";
+
+constexpr std::string_view ack_head = R"({"type":"ack","id":)";
+constexpr std::string_view ack_msg_id = R"(,"msg_id":)";
+constexpr std::string_view ack_ts = R"(,"ts":)";
+constexpr std::string_view ack_seq = R"(,"seq":)";
+// A client that reused an id for a different text must be able to tell: its new text was not
+// stored.
+constexpr std::string_view ack_duplicate = R"(,"duplicate":true)";
+
+} // namespace
+
+ChatEncoding::ChatEncoding(const ChatEvent& chat)
+    : chat_(chat), from_bound_(json_string_bound(chat.from_user_id)),
+      to_bound_(json_string_bound(chat.to_user_id)), message_bound_(json_string_bound(chat.message)) {}
+
+std::size_t ChatEncoding::bound() const {
+    return chat_head.size() + ChatFields(chat_, from_bound_, to_bound_, message_bound_).bound() +
+           chat_outgoing.size() + 1;
+}
+
+char* ChatEncoding::write(char* out) const {
+    Cursor w(out);
+    w.raw(chat_head);
+    ChatFields(chat_, from_bound_, to_bound_, message_bound_).write(w);
+    if (chat_.outgoing) {
+        w.raw(chat_outgoing);
     }
     w.raw('}');
+    return w.position();
+}
+
+void encode_chat(std::string& out, const ChatEvent& chat) {
+    const ChatEncoding chat_encoding(chat);
+    PieceWriter w(out, chat_encoding.bound());
+    w.skip_to(chat_encoding.write(w.position()));
+}
+
+AckEncoding::AckEncoding(std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms,
+                         std::uint64_t seq, bool duplicate)
+    // A chat sent without an id is still acked, so the field stays and says "no id" explicitly.
+    : id_(reply_id(id_json)), msg_id_(msg_id), ts_ms_(ts_ms), seq_(seq), duplicate_(duplicate) {}
+
+std::size_t AckEncoding::bound() const {
+    return ack_head.size() + id_.size() + ack_msg_id.size() + ack_ts.size() + ack_seq.size() +
+           3 * Cursor::integer_bound + ack_duplicate.size() + 1;
+}
+
+char* AckEncoding::write(char* out) const {
+    Cursor w(out);
+    w.raw(ack_head);
+    w.raw(id_);
+    w.raw(ack_msg_id);
+    w.integer(msg_id_);
+    w.raw(ack_ts);
+    w.integer(ts_ms_);
+    if (seq_ != 0) {
+        w.raw(ack_seq);
+        w.integer(seq_);
+    }
+    if (duplicate_) {
+        w.raw(ack_duplicate);
+    }
+    w.raw('}');
+    return w.position();
 }
 
 void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms,
                 std::uint64_t seq, bool duplicate) {
-    constexpr std::string_view head = R"({"type":"ack","id":)";
-    constexpr std::string_view msg_id_field = R"(,"msg_id":)";
-    constexpr std::string_view ts_field = R"(,"ts":)";
-    constexpr std::string_view seq_field = R"(,"seq":)";
-    // A client that reused an id for a different text must be able to tell: its new text was
-    // not stored.
-    constexpr std::string_view duplicate_field = R"(,"duplicate":true)";
-    // A chat sent without an id is still acked, so the field stays and says "no id" explicitly.
-    const std::string_view id = reply_id(id_json);
-    PieceWriter w(out, head.size() + id.size() + msg_id_field.size() + ts_field.size() + seq_field.size() +
-                           3 * PieceWriter::integer_bound + duplicate_field.size() + 1);
-    w.raw(head);
-    w.raw(id);
-    w.raw(msg_id_field);
-    w.integer(msg_id);
-    w.raw(ts_field);
-    w.integer(ts_ms);
-    if (seq != 0) {
-        w.raw(seq_field);
-        w.integer(seq);
-    }
-    if (duplicate) {
-        w.raw(duplicate_field);
-    }
-    w.raw('}');
+    const AckEncoding ack(id_json, msg_id, ts_ms, seq, duplicate);
+    PieceWriter w(out, ack.bound());
+    w.skip_to(ack.write(w.position()));
 }
 
 void encode_synced(std::string& out, std::uint64_t seq) {

@@ -3,6 +3,7 @@
 
 #include "protocol/errc.hpp"
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -32,12 +33,45 @@ struct ChatEvent {
 // The seed page reads type, from_user_id and message; the rest is for newer clients.
 void encode_chat(std::string& out, const ChatEvent& chat);
 
+// encode_chat's bytes written straight into memory of the caller's: bound() is the most write()
+// writes, and write() returns the end of what it wrote. The storage step writes each routed chat
+// into the block its SharedText shares, so no string is grown (zero-filled), written and copied on
+// the way. Keeps a copy of `chat` (its views must outlive this).
+class ChatEncoding {
+public:
+    explicit ChatEncoding(const ChatEvent& chat);
+    std::size_t bound() const;
+    char* write(char* out) const;
+
+private:
+    ChatEvent chat_;
+    std::size_t from_bound_; // each string's JSON length at most, escapes included
+    std::size_t to_bound_;
+    std::size_t message_bound_;
+};
+
 // {"type":"ack","id":<id_json>,"msg_id":N,"ts":N[,"seq":N][,"duplicate":true]}; `id_json` is
 // inserted verbatim (it was validated as a JSON string or integer when decoded); `seq` (the
 // message's seq in the sender's inbox) is omitted when 0; `duplicate` marks the ack of a retry
 // that matched an earlier message with the same id (nothing new was stored).
 void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms,
                 std::uint64_t seq = 0, bool duplicate = false);
+
+// encode_ack's bytes, written as ChatEncoding's are. Keeps a view of `id_json`.
+class AckEncoding {
+public:
+    AckEncoding(std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms, std::uint64_t seq = 0,
+                bool duplicate = false);
+    std::size_t bound() const;
+    char* write(char* out) const;
+
+private:
+    std::string_view id_; // "null" if the chat had no id
+    std::uint64_t msg_id_;
+    std::int64_t ts_ms_;
+    std::uint64_t seq_;
+    bool duplicate_;
+};
 
 // {"type":"synced","seq":N} — catch-up after login is complete; live messages follow. N is the
 // last seq sent (or the `since` the client gave, if nothing was missing).

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <string_view>
 
 namespace parley::chat {
 namespace {
@@ -43,6 +45,21 @@ TEST(SharedText, BytesOfEveryValueAndLargeSizes) {
     const SharedText text = make_text(bytes);
     EXPECT_EQ(text.size(), bytes.size());
     EXPECT_EQ(text.view(), bytes);
+}
+
+TEST(SharedText, WrittenInPlaceHoldsWhatWasWrittenNotTheBound) {
+    const SharedText text = SharedText::written(64, [](char* out) {
+        const std::string_view bytes = R"({"type":"ack"})";
+        return std::copy(bytes.begin(), bytes.end(), out);
+    });
+    EXPECT_EQ(text.view(), R"({"type":"ack"})");
+    EXPECT_EQ(text.size(), 14u);
+    const SharedText copy = text; // NOLINT(performance-unnecessary-copy-initialization): the point
+    EXPECT_EQ(copy.data(), text.data());
+
+    const SharedText nothing = SharedText::written(0, [](char* out) { return out; });
+    EXPECT_TRUE(nothing);
+    EXPECT_EQ(nothing.size(), 0u);
 }
 
 } // namespace

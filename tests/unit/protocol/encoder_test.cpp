@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <random>
 #include <string>
 #include <string_view>
@@ -205,6 +206,47 @@ TEST(Encode, TheLongestChatAndAckFitTheRoomTheyReserve) {
                std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::uint64_t>::max(), true);
     EXPECT_EQ(out, R"(before;{"type":"ack","id":"an id","msg_id":18446744073709551615,)"
                    R"("ts":-9223372036854775808,"seq":18446744073709551615,"duplicate":true})");
+}
+
+// ChatEncoding and AckEncoding write encode_chat's and encode_ack's bytes into memory of the
+// caller's: each message below is written into a heap block of exactly bound() bytes (ASan
+// reports a byte past it) and must equal the string encoder's bytes, the longest ones included.
+std::string written(std::size_t bound, const auto& encoding) {
+    const auto block = std::make_unique<char[]>(bound);
+    char* const end = encoding.write(block.get());
+    EXPECT_LE(end - block.get(), static_cast<std::ptrdiff_t>(bound));
+    return std::string(block.get(), end);
+}
+
+TEST(Encode, ChatAndAckWrittenInPlaceAreTheEncodersBytes) {
+    const std::string controls(300, '\x01');
+    const std::string quotes(50, '"');
+    const std::string both = controls + quotes;
+    constexpr auto max_u64 = std::numeric_limits<std::uint64_t>::max();
+    constexpr auto min_i64 = std::numeric_limits<std::int64_t>::min();
+    std::vector<ChatEvent> chats{
+        ChatEvent{"alice", "bob", "hi", 1, 2, false},
+        ChatEvent{"alice", "bob", "", 0, 0, true},
+        ChatEvent{controls, quotes, both, max_u64, min_i64, true, max_u64},
+        ChatEvent{"\xc3\xa9", "a\\b", "line\nbreak\ttab", 77, -1, false, 5},
+    };
+    for (const ChatEvent& chat : chats) {
+        std::string expected;
+        encode_chat(expected, chat);
+        const ChatEncoding encoding(chat);
+        EXPECT_EQ(written(encoding.bound(), encoding), expected);
+    }
+    for (const std::string_view id : {std::string_view{}, std::string_view{R"("c-1")"},
+                                      std::string_view{"-42"}, std::string_view{R"("\u0001\"")"}}) {
+        for (const bool duplicate : {false, true}) {
+            for (const std::uint64_t seq : {std::uint64_t{0}, std::uint64_t{9}, max_u64}) {
+                std::string expected;
+                encode_ack(expected, id, max_u64, min_i64, seq, duplicate);
+                const AckEncoding encoding(id, max_u64, min_i64, seq, duplicate);
+                EXPECT_EQ(written(encoding.bound(), encoding), expected) << id;
+            }
+        }
+    }
 }
 
 TEST(Encode, AckEchoesTheIdVerbatim) {
