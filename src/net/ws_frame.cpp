@@ -9,6 +9,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace parley::net::ws {
 namespace {
 
@@ -58,26 +62,49 @@ bool is_known_opcode(std::uint8_t op) {
     return false;
 }
 
-// XORs `n` bytes with the mask key, key phase 0 at p[0] (RFC 6455 §5.3). Works a 64-bit word at
-// a time: 8 is a multiple of the 4-byte key, so every word starts at phase 0. memcpy keeps the
-// bytes in memory order, so the word's endianness does not matter.
-void apply_mask(char* p, std::size_t n, const MaskKey& key) {
-    std::array<std::uint8_t, 8> key_twice{};
-    std::memcpy(key_twice.data(), key.data(), mask_key_bytes);
-    std::memcpy(key_twice.data() + mask_key_bytes, key.data(), mask_key_bytes);
-    std::uint64_t key_word = 0;
-    std::memcpy(&key_word, key_twice.data(), sizeof key_word);
-
+// XORs `n` bytes with the mask key, key phase 0 at p[0] (RFC 6455 §5.3); true if no unmasked byte
+// is 0x80 or more (the payload is ASCII). memcpy keeps the bytes in memory order, so the words'
+// endianness does not matter.
+bool apply_mask(char* p, std::size_t n, const MaskKey& key) {
+    std::uint32_t key32 = 0;
+    std::memcpy(&key32, key.data(), sizeof key32);
+    constexpr std::uint64_t high_bits = 0x8080'8080'8080'8080ULL;
+    std::uint64_t high = 0; // the high bits of every unmasked byte, or'ed together
     std::size_t i = 0;
-    for (; n - i >= sizeof key_word; i += sizeof key_word) {
+    // Sixteen, eight and four are multiples of the key's four bytes: each step starts at key[0].
+#if defined(__SSE2__)
+    const __m128i key_block = _mm_set1_epi32(static_cast<int>(key32));
+    __m128i seen = _mm_setzero_si128();
+    for (; n - i >= 16; i += 16) {
+        auto* at = reinterpret_cast<__m128i*>(p + i);
+        const __m128i unmasked = _mm_xor_si128(_mm_loadu_si128(at), key_block);
+        _mm_storeu_si128(at, unmasked);
+        seen = _mm_or_si128(seen, unmasked);
+    }
+    high = static_cast<unsigned>(_mm_movemask_epi8(seen));
+#endif
+    const std::uint64_t key_word = (std::uint64_t{key32} << 32) | key32;
+    for (; n - i >= 8; i += 8) {
         std::uint64_t word = 0;
         std::memcpy(&word, p + i, sizeof word);
         word ^= key_word;
         std::memcpy(p + i, &word, sizeof word);
+        high |= word & high_bits;
+    }
+    if (n - i >= 4) {
+        std::uint32_t half = 0;
+        std::memcpy(&half, p + i, sizeof half);
+        half ^= key32;
+        std::memcpy(p + i, &half, sizeof half);
+        high |= half & static_cast<std::uint32_t>(high_bits);
+        i += 4;
     }
     for (; i < n; ++i) {
-        p[i] = static_cast<char>(byte_at(p + i) ^ key[i % mask_key_bytes]);
+        const auto byte = static_cast<std::uint8_t>(byte_at(p + i) ^ key[i % mask_key_bytes]);
+        p[i] = static_cast<char>(byte);
+        high |= byte & 0x80U;
     }
+    return high == 0;
 }
 
 // Feeds payload bytes [from, to) of a frame that has not fully arrived to `utf8`, unmasking
@@ -242,16 +269,17 @@ boost::system::result<Event, Violation> MessageReader::next(std::span<char>& inp
         }
 
         // The whole frame is here: unmask in place and consume it.
-        if (masked) {
-            apply_mask(payload, payload_bytes, key);
-        }
+        const bool ascii = masked && apply_mask(payload, payload_bytes, key);
         input = input.subspan(header_bytes + payload_bytes);
         const std::string_view body(payload, payload_bytes);
 
         if (text) {
             const std::size_t checked = text_checked_;
             text_checked_ = 0;
-            if (!utf8_.feed(body.substr(checked))) {
+            // ASCII after a code point boundary is UTF-8 and ends on a boundary: no need to look
+            // at the bytes again (most chat frames).
+            const bool valid = (ascii && utf8_.complete()) || utf8_.feed(body.substr(checked));
+            if (!valid) {
                 return Violation{close_code::invalid_payload, "text is not UTF-8"};
             }
             // RFC 6455 §8.1: a text message ending inside a code point is invalid as a whole.

@@ -474,6 +474,38 @@ TEST(WsUtf8, InvalidTextFailsWith1007) {
     }
 }
 
+// The reader learns while unmasking whether a payload is ASCII and then skips the UTF-8 check:
+// a non-ASCII byte at any place of any length (each unmasking step: 16, 8, 4 and single bytes)
+// must still be unmasked right and checked.
+TEST(WsUtf8, ANonAsciiByteAnywhereInAFrameOfAnyLengthIsChecked) {
+    for (std::size_t n = 1; n <= 40; ++n) {
+        const std::string ascii = patterned(n).replace(0, n, n, 'a');
+        EXPECT_TRUE(one_event(read_client(client(opcode::text, ascii)), event_kind::text, ascii)) << n;
+        for (std::size_t at = 0; at < n; ++at) {
+            std::string invalid = ascii;
+            invalid[at] = '\xFF';
+            EXPECT_TRUE(fails_with(read_client(client(opcode::text, invalid)), close_code::invalid_payload))
+                << n << " " << at;
+            if (at + 1 < n) {
+                std::string valid = ascii;
+                valid.replace(at, 2, "\xC3\xA9"); // é
+                EXPECT_TRUE(one_event(read_client(client(opcode::text, valid)), event_kind::text, valid))
+                    << n << " " << at;
+            }
+        }
+    }
+}
+
+// An ASCII fragment is no proof on its own: after a fragment that ended inside a code point it
+// is invalid, and fails at once, not only when the message ends.
+TEST(WsUtf8, AnAsciiFragmentAfterAnUnfinishedCodePointFails) {
+    MessageReader reader(peer::client);
+    std::string part1 = client(opcode::text, "caf\xC3", false);
+    EXPECT_FALSE(read_all(reader, part1).violation);
+    std::string part2 = client(opcode::continuation, "e and more plain text to pass sixteen bytes", false);
+    EXPECT_TRUE(fails_with(read_all(reader, part2), close_code::invalid_payload));
+}
+
 TEST(WsUtf8, BinaryIsNotValidated) {
     const std::string payload = bytes({0xFF, 0xED, 0xA0, 0x80, 0xC0});
     EXPECT_TRUE(one_event(read_client(client(opcode::binary, payload)), event_kind::binary, payload));
