@@ -151,6 +151,7 @@ private:
     TokenBucketPair flood_; // frames and payload bytes per second
     std::string peer_address_;
 
+    static constexpr std::size_t initial_queue_chunks = 8;
     std::vector<OutChunk> out_;
     std::uint32_t out_head_ = 0;      // first chunk not yet completely written
     std::uint32_t out_head_sent_ = 0; // bytes of out_[out_head_] already written (a chunk < 4 GiB)
