@@ -390,6 +390,40 @@ TYPED_TEST(MessageStoreContract, IdsOutOfOrderInOneBatchAreRememberedAll) {
     EXPECT_EQ(this->inbox("bob").size(), 4u);
 }
 
+TYPED_TEST(MessageStoreContract, CountingIdsOfEveryLengthAreRemembered) {
+    // The memory store keeps a sender's highest id inside its user record up to 39 bytes and in a
+    // block of its own past that: ids counting up from 30 to 60 bytes (quotes included) cross
+    // that line both ways, then a long one falls back to a short one that is above it no more.
+    std::vector<std::string> ids;
+    for (std::size_t length = 28; length <= 58; length += 3) {
+        ids.push_back("\"" + std::string(length - 1, '0') + std::to_string(length % 10) + "\"");
+    }
+    std::vector<NewMessage> firsts;
+    for (const std::string& id : ids) {
+        firsts.push_back(chat("alice", "bob", "text " + id, id));
+    }
+    const auto stored = this->append(firsts, t0);
+    ASSERT_EQ(stored.size(), ids.size());
+    std::vector<NewMessage> retries;
+    for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
+        retries.push_back(chat("alice", "bob", "text " + *it, *it));
+    }
+    retries.push_back(chat("alice", "bob", "short", "\"z\""));
+    retries.push_back(chat("alice", "bob", "long again", "\"" + std::string(70, '9') + "\""));
+    const auto again = this->append(retries, t0 + 1);
+    ASSERT_EQ(again.size(), ids.size() + 2);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        EXPECT_TRUE(again[i].duplicate) << ids[ids.size() - 1 - i];
+        EXPECT_EQ(again[i].msg_id, stored[ids.size() - 1 - i].msg_id);
+    }
+    EXPECT_FALSE(again[ids.size()].duplicate) << "a short id never sent";
+    EXPECT_FALSE(again[ids.size() + 1].duplicate) << "the longest id, never sent";
+    const auto last = this->append({chat("alice", "bob", "short", "\"z\"")}, t0 + 2).front();
+    EXPECT_TRUE(last.duplicate);
+    EXPECT_EQ(last.msg_id, again[ids.size()].msg_id);
+    EXPECT_EQ(this->inbox("bob").size(), ids.size() + 2);
+}
+
 TYPED_TEST(MessageStoreContract, WindowOfZeroTurnsDedupOff) {
     this->append({chat("alice", "bob", "one", "\"c\"")}, t0, 0);
     const auto again = this->append({chat("alice", "bob", "one", "\"c\"")}, t0, 0).front();
