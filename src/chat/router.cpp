@@ -106,6 +106,7 @@ void Router::finish_verified_login(std::uint32_t ticket, LoginVerdict verdict) {
 void Router::complete_login(SessionState& state, SessionSink& session, std::string_view user,
                             std::optional<std::uint64_t> since) {
     state.user_id.assign(user);
+    state.user_id_plain = protocol::json_needs_no_escape(state.user_id);
     // Live deliveries start now but are held back until the catch-up has been sent; the catch-up
     // is read after this registration, so it covers everything live delivery missed.
     state.syncing = true;
@@ -120,14 +121,18 @@ void Router::complete_login(SessionState& state, SessionSink& session, std::stri
 
 std::string Router::canonical_user(std::string_view user) const {
     std::string out(user);
+    make_canonical(out);
+    return out;
+}
+
+void Router::make_canonical(std::string& user) const {
     if (config_.fold_user_ids) {
-        for (char& c : out) {
+        for (char& c : user) {
             if (c >= 'A' && c <= 'Z') {
                 c = static_cast<char>(c - 'A' + 'a');
             }
         }
     }
-    return out;
 }
 
 void Router::disconnect_user(std::string_view user, std::uint64_t token_tag, std::string_view reason) {
@@ -160,9 +165,12 @@ void Router::on_chat(SessionState& state, SessionSink& session, const protocol::
     const auto cost = static_cast<std::uint32_t>(chat.message.size() + chat.to_user_id.size() + 64);
     state.inflight_bytes += cost;
     StoreChats& chats = pass_chats();
-    chats.messages.push_back(store::NewMessage{state.user_id, canonical_user(chat.to_user_id),
-                                               std::string(chat.message), std::string(chat.id_json)});
-    chats.senders.push_back(StoreChats::Sender{origin(state), cost, state.has_local_peers});
+    // Built in place: a temporary's four strings moved in were four more copies of their bytes.
+    store::NewMessage& m = chats.messages.emplace_back(state.user_id, std::string(chat.to_user_id),
+                                                       std::string(chat.message), std::string(chat.id_json));
+    make_canonical(m.to);
+    chats.senders.push_back(
+        StoreChats::Sender{origin(state), cost, state.has_local_peers, chat.plain && state.user_id_plain});
 }
 
 StoreChats& Router::pass_chats() {

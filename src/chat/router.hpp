@@ -95,6 +95,7 @@ private:
                         std::optional<std::uint64_t> since);
     void finish_verified_login(std::uint32_t ticket, LoginVerdict verdict);
     std::string canonical_user(std::string_view user) const;
+    void make_canonical(std::string& user) const; // canonical_user() in place
     void on_chat(SessionState& state, SessionSink& session, const protocol::ChatRequest& chat);
     void on_ping(SessionSink& session, const protocol::PingRequest& ping);
     void on_history(SessionState& state, SessionSink& session, const protocol::HistoryRequest& request);

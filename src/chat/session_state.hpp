@@ -32,6 +32,9 @@ struct SessionState {
     // The user has other sessions on this shard. Kept by LocalSessions as sessions come and go,
     // so that a chat needs no lookup to know whether the sender's other devices here want a copy.
     bool has_local_peers = false;
+    // No byte of user_id needs a JSON escape (set at login): with a plain chat's fields, the
+    // chat is encoded without looking at its strings again.
+    bool user_id_plain = false;
 
     // Chat's answer to "may this connection read more now?". Runs on the session's shard.
     bool may_read(std::size_t max_inflight_bytes) const {

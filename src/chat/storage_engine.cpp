@@ -22,14 +22,16 @@ SharedText shared_chat(const protocol::ChatEvent& event) {
 }
 
 // A message just stored, as its recipient's (or the sender's other devices') copy.
-protocol::ChatEvent to_event(const store::NewMessage& in, const store::AppendResult& stored, bool outgoing) {
+protocol::ChatEvent to_event(const store::NewMessage& in, const store::AppendResult& stored, bool outgoing,
+                             bool plain_json) {
     return protocol::ChatEvent{in.from,
                                in.to,
                                in.text,
                                stored.msg_id,
                                stored.ts_ms,
                                outgoing,
-                               outgoing ? stored.from_seq : stored.to_seq};
+                               outgoing ? stored.from_seq : stored.to_seq,
+                               plain_json};
 }
 
 } // namespace
@@ -124,8 +126,8 @@ void StorageEngine::store_chats(const StoreChats& chats) {
             ++messages_stored_;
             // A note to oneself reaches every session of the user, the sending one too.
             if (const ShardMask shards = recipients_reached_[i]; shards != 0) {
-                emplace_for(shards, Delivery::kind::message, m.to, 0, 0, shared_chat(to_event(m, r, false)),
-                            r.to_seq);
+                emplace_for(shards, Delivery::kind::message, m.to, 0, 0,
+                            shared_chat(to_event(m, r, false, sender.plain_json)), r.to_seq);
             }
             if (m.from != m.to) {
                 // The sender's other devices get a copy marked outgoing; most senders have none,
@@ -136,8 +138,9 @@ void StorageEngine::store_chats(const StoreChats& chats) {
                     others &= ~(ShardMask{1} << origin.shard);
                 }
                 if (others != 0) {
-                    to_shards(others, Delivery{Delivery::kind::message, m.from, 0, origin.session,
-                                               shared_chat(to_event(m, r, true)), r.from_seq});
+                    to_shards(others,
+                              Delivery{Delivery::kind::message, m.from, 0, origin.session,
+                                       shared_chat(to_event(m, r, true, sender.plain_json)), r.from_seq});
                 }
             }
         }

@@ -29,6 +29,9 @@ struct StoreChats {
         // no other shard holds one, no outgoing copy is encoded: a session that logs in there
         // later queues its catch-up behind this chat, so the catch-up holds it.
         bool has_local_peers = false;
+        // No byte of the chat's from, to and text needs a JSON escape (a plain chat from a user
+        // whose name needs none): encoded without looking at them again.
+        bool plain_json = false;
     };
     std::vector<store::NewMessage> messages; // from, to, text, client id (JSON text, empty if none)
     std::vector<Sender> senders;             // one a message

@@ -30,6 +30,9 @@ struct ChatRequest {
     std::string_view to_user_id;
     std::string_view message; // unescaped text
     std::string_view id_json; // the `id` exactly as sent (a JSON string or integer), empty if none
+    // to_user_id and message are printable ASCII without a quote or backslash (the frame was in
+    // the seed page's plain form, protocol/plain_chat): each one's JSON string is its bytes.
+    bool plain = false;
 };
 
 // {"type":"ping","id":…} — an application-level ping for clients (browsers) that cannot send

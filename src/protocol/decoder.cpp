@@ -519,7 +519,13 @@ boost::system::result<ClientMessage, DecodeError> Decoder::Impl::decode(std::str
         if (!plain->id_json.empty()) {
             set_client_id(fields.id, plain->id_json, limits_.max_client_id_bytes);
         }
-        return to_message(fields);
+        auto message = to_message(fields);
+        if (message) {
+            if (auto* chat = std::get_if<ChatRequest>(&*message)) {
+                chat->plain = true; // to_user_id and message as scanned: plain
+            }
+        }
+        return message;
     }
 
     // iterate() would size the parser to exactly this frame, reallocating for every slightly

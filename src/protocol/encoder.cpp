@@ -133,6 +133,10 @@ template <typename Integer> void append_integer(std::string& out, Integer value)
 
 } // namespace
 
+bool json_needs_no_escape(std::string_view text) {
+    return !any_needs_escape(text);
+}
+
 void append_json_string(std::string& out, std::string_view text) {
     const std::size_t bound = json_string_bound(text);
     PieceWriter(out, bound).string(text, bound);
@@ -221,8 +225,10 @@ constexpr std::string_view ack_duplicate = R"(,"duplicate":true)";
 } // namespace
 
 ChatEncoding::ChatEncoding(const ChatEvent& chat)
-    : chat_(chat), from_bound_(json_string_bound(chat.from_user_id)),
-      to_bound_(json_string_bound(chat.to_user_id)), message_bound_(json_string_bound(chat.message)) {}
+    : chat_(chat),
+      from_bound_(chat.plain ? chat.from_user_id.size() + 2 : json_string_bound(chat.from_user_id)),
+      to_bound_(chat.plain ? chat.to_user_id.size() + 2 : json_string_bound(chat.to_user_id)),
+      message_bound_(chat.plain ? chat.message.size() + 2 : json_string_bound(chat.message)) {}
 
 std::size_t ChatEncoding::bound() const {
     return chat_head.size() + ChatFields(chat_, from_bound_, to_bound_, message_bound_).bound() +

@@ -14,6 +14,9 @@ namespace parley::protocol {
 // Appends `text` as a JSON string literal (with quotes), escaping ", \ and control characters.
 void append_json_string(std::string& out, std::string_view text);
 
+// True if no byte of `text` needs an escape in a JSON string: its JSON string is its bytes.
+bool json_needs_no_escape(std::string_view text);
+
 // {"type":"login_ok","user_id":…,"shard":N}
 void encode_login_ok(std::string& out, std::string_view user_id, unsigned shard);
 
@@ -27,6 +30,9 @@ struct ChatEvent {
     bool outgoing = false;
     // The message's seq in the inbox of the user this copy goes to; 0: omitted.
     std::uint64_t seq = 0;
+    // The caller knows that no byte of from_user_id, to_user_id or message needs an escape
+    // (json_needs_no_escape): they are written without being looked at first.
+    bool plain = false;
 };
 
 // {"type":"chat","from_user_id":…,"to_user_id":…,"message":…,"msg_id":N,"ts":N[,"seq":N][,"outgoing":true]}

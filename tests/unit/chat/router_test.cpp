@@ -43,6 +43,32 @@ TEST_F(ChatPipeline, ChatIsStoredThenDeliveredAndAckedWithSeqs) {
     EXPECT_EQ(a.received.back().at("seq").as_int64(), 1);
 }
 
+// A chat in the seed page's plain form is encoded without its strings being looked at again when
+// the sender's name needs no escape either; a name or a text that needs one is escaped, whichever
+// way the chat came in. Every frame a session receives is parsed as JSON (RecordingSession).
+TEST_F(ChatPipeline, NamesAndTextsThatNeedEscapesAreEscapedWhetherTheChatWasPlainOrNot) {
+    SessionState q_st, b_st;
+    RecordingSession q, b;
+    login(shard0, q_st, q, R"(al\"ice)"); // al"ice
+    login(shard1, b_st, b, "bob");
+    chat(shard0, q_st, q, "bob", "plain text from a quoted name");
+    chat(shard1, b_st, b, R"(al\"ice)", "to a quoted name");
+    chat(shard1, b_st, b, R"(al\"ice)", R"(a \"quoted\" text)");
+    chat(shard1, b_st, b, "bob", "plain, to oneself");
+    pump();
+    const auto at_bob = b.of_type("chat");
+    ASSERT_EQ(at_bob.size(), 2u);
+    EXPECT_EQ(at_bob[0].at("from_user_id").as_string(), "al\"ice");
+    EXPECT_EQ(at_bob[0].at("message").as_string(), "plain text from a quoted name");
+    EXPECT_EQ(at_bob[1].at("from_user_id").as_string(), "bob");
+    EXPECT_EQ(at_bob[1].at("message").as_string(), "plain, to oneself");
+    const auto at_alice = q.of_type("chat");
+    ASSERT_EQ(at_alice.size(), 2u);
+    EXPECT_EQ(at_alice[0].at("to_user_id").as_string(), "al\"ice");
+    EXPECT_EQ(at_alice[0].at("message").as_string(), "to a quoted name");
+    EXPECT_EQ(at_alice[1].at("message").as_string(), "a \"quoted\" text");
+}
+
 TEST_F(ChatPipeline, ChatsOfOnePassGoToStorageInOneBatch) {
     SessionState a_st, b_st;
     RecordingSession a, b;

@@ -235,7 +235,19 @@ TEST(Encode, ChatAndAckWrittenInPlaceAreTheEncodersBytes) {
         encode_chat(expected, chat);
         const ChatEncoding encoding(chat);
         EXPECT_EQ(written(encoding.bound(), encoding), expected);
+        if (json_needs_no_escape(chat.from_user_id) && json_needs_no_escape(chat.to_user_id) &&
+            json_needs_no_escape(chat.message)) {
+            // A caller that knows it says so, and the bytes are the same.
+            ChatEvent known = chat;
+            known.plain = true;
+            const ChatEncoding plain(known);
+            EXPECT_EQ(written(plain.bound(), plain), expected);
+        }
     }
+    EXPECT_TRUE(json_needs_no_escape("plain text, DEL \x7f and caf\xC3\xA9"));
+    EXPECT_FALSE(json_needs_no_escape("a \"quote\""));
+    EXPECT_FALSE(json_needs_no_escape("back\\slash"));
+    EXPECT_FALSE(json_needs_no_escape("tab\t"));
     for (const std::string_view id : {std::string_view{}, std::string_view{R"("c-1")"},
                                       std::string_view{"-42"}, std::string_view{R"("\u0001\"")"}}) {
         for (const bool duplicate : {false, true}) {

@@ -82,8 +82,8 @@ TEST(PlainChat, LeavesEveryOtherFrameToTheParser) {
     }
 }
 
-// The scan reads eight bytes at a time: every byte value at every place of texts of 1 to 20
-// bytes (both sides of each word's edge) must be judged as a byte-by-byte rule judges it.
+// The scan reads sixteen bytes at a time: every byte value at every place of texts of 1 to 20
+// bytes (both sides of each block's edge) must be judged as a byte-by-byte rule judges it.
 TEST(PlainChat, EveryByteAtEveryPlaceIsJudgedAsAByteByByteRuleWould) {
     const auto plain = [](int c) { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\'; };
     for (std::size_t size = 1; size <= 20; ++size) {
@@ -105,6 +105,25 @@ TEST(PlainChat, EveryByteAtEveryPlaceIsJudgedAsAByteByByteRuleWould) {
             }
         }
     }
+}
+
+// The decoder marks a chat plain (its to_user_id and message are their own JSON) only when the
+// scan took it; the same chat in any other form is parsed and not marked.
+TEST(PlainChat, OnlyAScannedChatIsMarkedPlain) {
+    Decoder decoder;
+    const auto marked = [&](const std::string& frame) {
+        const auto decoded = decoder.decode(frame);
+        EXPECT_TRUE(decoded) << frame;
+        const auto* chat = decoded ? std::get_if<ChatRequest>(&*decoded) : nullptr;
+        EXPECT_NE(chat, nullptr) << frame;
+        return chat != nullptr && chat->plain;
+    };
+    EXPECT_TRUE(marked(R"({"type":"chat","to_user_id":"bob","message":"hi","id":"c-1"})"));
+    EXPECT_FALSE(marked(R"({"type":"chat","to_user_id":"bob","message":"say \"hi\""})"));
+    EXPECT_FALSE(marked(R"({"type":"chat","to_user_id":"b\u006fb","message":"hi"})"));
+    EXPECT_FALSE(marked("{\"type\":\"chat\",\"to_user_id\":\"bob\",\"message\":\"caf\xC3\xA9\"}"));
+    EXPECT_FALSE(marked(R"({"type": "chat","to_user_id":"bob","message":"hi"})"));
+    EXPECT_FALSE(marked(R"({"message":"hi","type":"chat","to_user_id":"bob"})"));
 }
 
 // What the decoder answers, as plain values: the chat's fields or the error.
