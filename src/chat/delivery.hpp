@@ -21,7 +21,7 @@ struct Delivery {
         sync_done, // catch-up complete up to `seq`: the session goes live
     };
     Delivery() = default;
-    // Spelled out, not aggregate-initialized: GCC zero-fills an aggregate temporary (88 bytes,
+    // Spelled out, not aggregate-initialized: GCC zero-fills an aggregate temporary (80 bytes,
     // `rep stos`) before writing its members, which cost ~15 ns a chat on the storage path.
     Delivery(kind what_, std::string_view user_, std::uint64_t session_, std::uint64_t except_session_,
              SharedText text_, std::uint64_t seq_, std::uint32_t released_bytes_ = 0)

@@ -84,7 +84,7 @@ private:
     void to_shards(ShardMask shards, Delivery d);
     // Queues a Delivery made of `args` for each shard in `shards` (not empty): built in place in
     // the last (most often the only) shard's outbox, copied into the others'. A chat's two
-    // deliveries, the chat and the ack, are 88 bytes each: a temporary moved in was one more
+    // deliveries, the chat and the ack, are 80 bytes each: a temporary moved in was one more
     // write and read of them a message.
     template <class... Args> void emplace_for(ShardMask shards, Args&&... args) {
         outboxes_pending_ |= shards;
@@ -108,7 +108,7 @@ private:
     Options options_;
     std::vector<std::vector<Delivery>> outboxes_;
     ShardMask outboxes_pending_ = 0;
-    StoreChats gathered_; // the batch's chats, when they came in several requests
+    StoreChats gathered_;                       // the batch's chats, when they came in several requests
     std::vector<ShardMask> recipients_reached_; // reach_in_runs() of the batch's chats
     std::vector<ShardMask> senders_reached_;
     std::uint64_t messages_stored_ = 0;
