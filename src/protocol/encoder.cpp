@@ -18,15 +18,10 @@ namespace {
 
 using json_text::needs_escape;
 
-// Whether some byte of `text` needs an escape (chat text nearly never has one).
-bool any_needs_escape(std::string_view text) {
-    return json_text::first_stop<json_text::Stop::escape>(text) != text.size();
-}
-
 // The longest a JSON string of `text` can be, quotes included: a byte that needs an escape takes
 // at most six (\u00XX). Exact for text without escapes, which is nearly all chat text.
 std::size_t json_string_bound(std::string_view text) {
-    if (!any_needs_escape(text)) {
+    if (json_needs_no_escape(text)) { // chat text nearly always
         return text.size() + 2;
     }
     std::size_t escapes = 0;
@@ -134,7 +129,7 @@ template <typename Integer> void append_integer(std::string& out, Integer value)
 } // namespace
 
 bool json_needs_no_escape(std::string_view text) {
-    return !any_needs_escape(text);
+    return json_text::first_stop<json_text::Stop::escape>(text) == text.size();
 }
 
 void append_json_string(std::string& out, std::string_view text) {
