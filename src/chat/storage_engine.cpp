@@ -15,10 +15,14 @@ protocol::ChatEvent to_event(const store::StoredMessage& m, std::uint64_t seq, b
     return protocol::ChatEvent{m.from, m.to, m.text, m.msg_id, m.ts_ms, outgoing, seq};
 }
 
-// Written straight into its block: a chat's only allocation is its SharedText.
+// An encoding (protocol::ChatEncoding, AckEncoding) written straight into its block: a chat's
+// and an ack's only allocation is their SharedText.
+template <class Encoding> SharedText shared(const Encoding& encoding) {
+    return SharedText::written(encoding.bound(), [&](char* out) { return encoding.write(out); });
+}
+
 SharedText shared_chat(const protocol::ChatEvent& event) {
-    const protocol::ChatEncoding chat(event);
-    return SharedText::written(chat.bound(), [&](char* out) { return chat.write(out); });
+    return shared(protocol::ChatEncoding(event));
 }
 
 // A message just stored, as its recipient's (or the sender's other devices') copy.
@@ -144,10 +148,9 @@ void StorageEngine::store_chats(const StoreChats& chats) {
                 }
             }
         }
-        const protocol::AckEncoding ack(m.client_id, r.msg_id, r.ts_ms, r.from_seq, r.duplicate);
         emplace_for(ShardMask{1} << origin.shard, Delivery::kind::ack, std::string_view(), origin.session, 0,
-                    SharedText::written(ack.bound(), [&](char* out) { return ack.write(out); }), r.from_seq,
-                    sender.inflight_bytes);
+                    shared(protocol::AckEncoding(m.client_id, r.msg_id, r.ts_ms, r.from_seq, r.duplicate)),
+                    r.from_seq, sender.inflight_bytes);
     }
 }
 
