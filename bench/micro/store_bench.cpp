@@ -91,20 +91,25 @@ public:
         }
     }
 
+    // The batch views names_ and ids_, which hold until the next fill.
     void fill(std::vector<NewMessage>& batch, std::size_t size) {
         batch.resize(size);
-        for (auto& m : batch) {
+        ids_.resize(size);
+        for (std::size_t i = 0; i < size; ++i) {
+            NewMessage& m = batch[i];
             const std::size_t from = next_ % names_.size();
             m.from = names_[from];
             m.to = names_[from ^ 1U];
             m.text = "0000000000000007000001234abcdef0";
-            m.client_id = std::to_string(next_);
+            ids_[i] = std::to_string(next_);
+            m.client_id = ids_[i];
             ++next_;
         }
     }
 
 private:
     std::vector<std::string> names_;
+    std::vector<std::string> ids_;
     std::uint64_t next_ = 1'000'000'000;
 };
 

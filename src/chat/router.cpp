@@ -125,7 +125,7 @@ std::string Router::canonical_user(std::string_view user) const {
     return out;
 }
 
-void Router::make_canonical(std::string& user) const {
+void Router::make_canonical(std::span<char> user) const {
     if (config_.fold_user_ids) {
         for (char& c : user) {
             if (c >= 'A' && c <= 'Z') {
@@ -165,10 +165,14 @@ void Router::on_chat(SessionState& state, SessionSink& session, const protocol::
     const auto cost = static_cast<std::uint32_t>(chat.message.size() + chat.to_user_id.size() + 64);
     state.inflight_bytes += cost;
     StoreChats& chats = pass_chats();
-    // Built in place: a temporary's four strings moved in were four more copies of their bytes.
-    store::NewMessage& m = chats.messages.emplace_back(state.user_id, std::string(chat.to_user_id),
-                                                       std::string(chat.message), std::string(chat.id_json));
-    make_canonical(m.to);
+    // The frame's bytes are reused once the pass reads on: the chat's are kept in the pass's arena.
+    const std::span<char> to = chats.bytes.room(chat.to_user_id.size());
+    std::copy(chat.to_user_id.begin(), chat.to_user_id.end(), to.begin());
+    make_canonical(to);
+    chats.messages.push_back(store::NewMessage{chats.bytes.keep(state.user_id),
+                                               {to.data(), to.size()},
+                                               chats.bytes.keep(chat.message),
+                                               chats.bytes.keep(chat.id_json)});
     chats.senders.push_back(
         StoreChats::Sender{origin(state), cost, state.has_local_peers, chat.plain && state.user_id_plain});
 }
@@ -176,8 +180,10 @@ void Router::on_chat(SessionState& state, SessionSink& session, const protocol::
 StoreChats& Router::pass_chats() {
     if (pass_chats_at_ == no_chats) {
         pass_chats_at_ = pending_.size();
+        // Sized like the last pass's: a busy pass's vectors and arena grow in one step, not by
+        // doubling.
         StoreChats chats;
-        // Sized like the last pass's: a busy pass's vectors grow in one step, not by doubling.
+        chats.bytes = store::ByteArena(last_pass_bytes_);
         chats.messages.reserve(last_pass_chats_);
         chats.senders.reserve(last_pass_chats_);
         queue(std::move(chats));
@@ -223,7 +229,9 @@ void Router::on_receipt(SessionState& state, SessionSink& session, const protoco
 
 void Router::flush() {
     if (pass_chats_at_ != no_chats) {
-        last_pass_chats_ = std::get<StoreChats>(pending_[pass_chats_at_]).messages.size();
+        const StoreChats& chats = std::get<StoreChats>(pending_[pass_chats_at_]);
+        last_pass_chats_ = chats.messages.size();
+        last_pass_bytes_ = chats.bytes.kept();
         pass_chats_at_ = no_chats;
     }
     if (!pending_.empty()) {

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -95,7 +96,7 @@ private:
                         std::optional<std::uint64_t> since);
     void finish_verified_login(std::uint32_t ticket, LoginVerdict verdict);
     std::string canonical_user(std::string_view user) const;
-    void make_canonical(std::string& user) const; // canonical_user() in place
+    void make_canonical(std::span<char> user) const; // canonical_user() in place
     void on_chat(SessionState& state, SessionSink& session, const protocol::ChatRequest& chat);
     void on_ping(SessionSink& session, const protocol::PingRequest& ping);
     void on_history(SessionState& state, SessionSink& session, const protocol::HistoryRequest& request);
@@ -125,6 +126,7 @@ private:
     static constexpr std::size_t no_chats = static_cast<std::size_t>(-1);
     std::size_t pass_chats_at_ = no_chats;
     std::size_t last_pass_chats_ = 0;
+    std::size_t last_pass_bytes_ = 0;
     // Logins waiting for the verifier, by ticket. A session that closes meanwhile is erased, so a
     // late verdict finds nothing and is dropped.
     struct PendingLogin {

@@ -156,11 +156,11 @@ void StorageEngine::store_chats(const StoreChats& chats) {
 
 void StorageEngine::reach_in_runs(std::span<const store::NewMessage> messages,
                                   std::span<const store::AppendResult> results,
-                                  std::string store::NewMessage::*user,
+                                  std::string_view store::NewMessage::*user,
                                   std::uint64_t store::AppendResult::*seq, std::vector<ShardMask>& reached) {
     reached.assign(results.size(), 0);
     for (std::size_t begin = 0; begin < results.size();) {
-        const std::string& name = messages[begin].*user;
+        const std::string_view name = messages[begin].*user;
         std::size_t end = begin;
         std::uint64_t highest = 0;
         for (; end < results.size() && messages[end].*user == name; ++end) {

@@ -68,8 +68,9 @@ private:
     // a message. Equivalent to asking chat by chat, since the whole batch is posted together
     // afterwards and a login's catch-up is handled after it (its request queued behind).
     void reach_in_runs(std::span<const store::NewMessage> messages,
-                       std::span<const store::AppendResult> results, std::string store::NewMessage::*user,
-                       std::uint64_t store::AppendResult::*seq, std::vector<ShardMask>& reached);
+                       std::span<const store::AppendResult> results,
+                       std::string_view store::NewMessage::*user, std::uint64_t store::AppendResult::*seq,
+                       std::vector<ShardMask>& reached);
     void sync(const SyncInbox& request);
     void history(const ReadHistory& request);
     void conversations(const ListConversations& request);

@@ -3,6 +3,7 @@
 // id), so replies go back to it.
 #pragma once
 
+#include "store/byte_arena.hpp"
 #include "store/new_message.hpp"
 
 #include <cstdint>
@@ -34,6 +35,7 @@ struct StoreChats {
         bool plain_json = false;
     };
     std::vector<store::NewMessage> messages; // from, to, text, client id (JSON text, empty if none)
+    store::ByteArena bytes;                  // what `messages` view: moved with them, freed after
     std::vector<Sender> senders;             // one a message
 };
 

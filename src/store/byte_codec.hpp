@@ -38,7 +38,8 @@ public:
         return value;
     }
 
-    std::string get_string() {
+    // A view of the input's bytes: valid as long as the input is.
+    std::string_view get_string() {
         const auto size = get<std::uint32_t>();
         if (!take(size)) {
             return {};

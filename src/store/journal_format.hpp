@@ -37,7 +37,7 @@ inline constexpr std::uint32_t max_payload_bytes = 1U << 30;
 struct AppendOp {
     std::int64_t now_ms = 0;
     std::int64_t idempotency_window_ms = 0;
-    std::vector<NewMessage> batch;
+    std::vector<NewMessage> batch; // views of the record's payload: apply it before the file goes
 };
 struct ReceiptsOp {
     std::vector<Receipt> receipts;

@@ -495,15 +495,15 @@ public:
             break;
         case image_part::users:
             for (std::size_t i = 0; i < count && !in.bad(); ++i) {
-                std::string name = in.get_string();
+                const std::string_view name = in.get_string();
                 const auto last_seq = in.get<std::uint64_t>();
                 const auto pushed_seq = in.get<std::uint64_t>();
                 if (user_ids_.contains(name) || pushed_seq > last_seq) {
                     return false;
                 }
-                user_ids_.emplace(name, static_cast<UserIndex>(users_.size()));
+                user_ids_.emplace(std::string(name), static_cast<UserIndex>(users_.size()));
                 users_.push_back(
-                    std::make_unique<User>(User{std::move(name), last_seq, pushed_seq, {}, {}, {}, 0, {}}));
+                    std::make_unique<User>(User{std::string(name), last_seq, pushed_seq, {}, {}, {}, 0, {}}));
             }
             break;
         case image_part::messages:
@@ -514,8 +514,8 @@ public:
                 m.to = in.get<UserIndex>();
                 m.from_seq = in.get<std::uint64_t>();
                 m.to_seq = in.get<std::uint64_t>();
-                const std::string text = in.get_string();
-                const std::string client_id = in.get_string();
+                const std::string_view text = in.get_string();
+                const std::string_view client_id = in.get_string();
                 const std::uint64_t msg_id = first_msg_id_ + messages_.size();
                 if (in.bad() || msg_id >= next_msg_id_ || m.from >= users_.size() || m.to >= users_.size() ||
                     !seq_follows(user_at(m.from), m.from_seq) || !seq_follows(user_at(m.to), m.to_seq)) {
@@ -585,14 +585,14 @@ private:
         last.ids->push_back(msg_id);
     }
 
-    UserIndex intern(const std::string& name) {
+    UserIndex intern(std::string_view name) {
         const auto found = user_ids_.find(name);
         if (found != user_ids_.end()) {
             return found->second;
         }
         const auto index = static_cast<UserIndex>(users_.size());
-        users_.push_back(std::make_unique<User>(User{name, 0, 0, {}, {}, {}, 0, {}}));
-        user_ids_.emplace(name, index);
+        users_.push_back(std::make_unique<User>(User{std::string(name), 0, 0, {}, {}, {}, 0, {}}));
+        user_ids_.emplace(std::string(name), index);
         return index;
     }
 

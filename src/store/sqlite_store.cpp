@@ -47,6 +47,11 @@ namespace {
 namespace fs = std::filesystem;
 using boost::system::result;
 
+struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
 // The oldest ts a duplicate may have, without overflowing for a huge window.
 std::int64_t window_start(std::int64_t now_ms, std::int64_t window_ms) {
     constexpr auto lowest = std::numeric_limits<std::int64_t>::min();
@@ -728,7 +733,7 @@ private:
 
     // The newest message `sender` stored with `client_id` at or after `oldest_ts`, if any: the
     // fingerprint names a candidate (in this batch, or remembered), the message itself confirms it.
-    result<std::optional<AppendResult>> find_duplicate(std::int64_t sender, const std::string& client_id,
+    result<std::optional<AppendResult>> find_duplicate(std::int64_t sender, std::string_view client_id,
                                                        std::uint64_t fingerprint, std::int64_t oldest_ts) {
         BatchReader batches(*this);
         boost::system::error_code failed;
@@ -1305,7 +1310,7 @@ private:
 
     // The user called `name`, or nullptr if there is none; never creates one, so reads by
     // unknown names leave no trace.
-    result<User*> find_user(const std::string& name) {
+    result<User*> find_user(std::string_view name) {
         if (const auto it = users_by_name_.find(name); it != users_by_name_.end()) {
             return &it->second;
         }
@@ -1318,7 +1323,8 @@ private:
         if (!*row) {
             return nullptr;
         }
-        return remember(name, user_by_name_.int64(0), user_by_name_.uint64(1), user_by_name_.uint64(2));
+        return remember(std::string(name), user_by_name_.int64(0), user_by_name_.uint64(1),
+                        user_by_name_.uint64(2));
     }
 
     result<User*> user_by_id(std::int64_t id) {
@@ -1339,7 +1345,7 @@ private:
     }
 
     // Inside append()'s transaction only: a new user is forgotten again if the batch rolls back.
-    result<User*> find_or_create_user(const std::string& name) {
+    result<User*> find_or_create_user(std::string_view name) {
         auto found = find_user(name);
         if (!found || *found != nullptr) {
             return found;
@@ -1351,7 +1357,7 @@ private:
         }
         const std::int64_t id = sqlite3_last_insert_rowid(db_.get());
         created_.push_back(id);
-        return remember(name, id, 0, 0);
+        return remember(std::string(name), id, 0, 0);
     }
 
     // Both users, or nothing if either has never been seen.
@@ -1387,7 +1393,8 @@ private:
 
     // The only writer's counters: the database holds no sequence of its own (see the schema).
     std::uint64_t next_msg_id_ = 1;
-    std::unordered_map<std::string, User> users_by_name_; // nodes stay put, so User* are stable
+    // Nodes stay put, so User* are stable; found by a chat's name view without a copy of it.
+    std::unordered_map<std::string, User, NameHash, std::equal_to<>> users_by_name_;
     std::unordered_map<std::int64_t, User*> users_by_id_;
     std::vector<User*> dirty_pushed_;
 

@@ -5,6 +5,7 @@
 
 #include "raw_file.hpp"
 #include "temp_dir.hpp"
+#include "test_chat.hpp"
 
 #include <gtest/gtest.h>
 
@@ -39,7 +40,7 @@ std::vector<NewMessage> chats(const std::string& from, const std::string& to, in
                               const std::string& text = "hello") {
     std::vector<NewMessage> batch;
     for (int i = 0; i < count; ++i) {
-        batch.push_back({from, to, text + " " + std::to_string(i), ""});
+        batch.push_back(testing_support::chat(from, to, text + " " + std::to_string(i)));
     }
     return batch;
 }

@@ -4,6 +4,7 @@
 #include "store/memory_store.hpp"
 #include "store/sqlite_store.hpp"
 #include "temp_dir.hpp"
+#include "test_chat.hpp"
 
 #include <gtest/gtest.h>
 
@@ -99,9 +100,7 @@ struct JournalBackend {
 constexpr std::int64_t t0 = 1'700'000'000'000; // ms
 constexpr std::int64_t day = std::int64_t{24} * 3600 * 1000;
 
-NewMessage chat(std::string from, std::string to, std::string text, std::string client_id = "") {
-    return {std::move(from), std::move(to), std::move(text), std::move(client_id)};
-}
+using testing_support::chat;
 
 template <class Backend> class MessageStoreContract : public ::testing::Test {
 protected:

@@ -4,6 +4,7 @@
 
 #include "raw_file.hpp"
 #include "temp_dir.hpp"
+#include "test_chat.hpp"
 
 #include <gtest/gtest.h>
 
@@ -38,9 +39,7 @@ using testing_support::TempDir;
 constexpr std::int64_t t0 = 1'700'000'000'000;
 constexpr std::int64_t day = std::int64_t{24} * 3600 * 1000;
 
-NewMessage chat(std::string from, std::string to, std::string text, std::string client_id = "") {
-    return {std::move(from), std::move(to), std::move(text), std::move(client_id)};
-}
+using testing_support::chat;
 
 fs::path db_file(const TempDir& dir) {
     return dir.path() / sqlite_db_file;

@@ -1,5 +1,6 @@
 #include "store/message_store.hpp"
 
+#include "store/byte_arena.hpp"
 #include "store/journal_store.hpp"
 #include "store/memory_store.hpp"
 #include "store/sqlite_store.hpp"
@@ -48,9 +49,9 @@ void compare_random_run(std::unique_ptr<MessageStore>& memory, std::unique_ptr<M
     std::mt19937 random(7);
     auto pick = [&](std::size_t n) { return static_cast<std::size_t>(random() % n); };
     std::int64_t now = 1'000'000;
-    std::map<std::string, int> counters; // the counting clients' last id, by sender
-    auto counted_id = [&](const std::string& from) {
-        int& counter = counters[from];
+    std::map<std::string, int, std::less<>> counters; // the counting clients' last id, by sender
+    auto counted_id = [&](std::string_view from) {
+        int& counter = counters.try_emplace(std::string(from)).first->second;
         const std::size_t roll = pick(10);
         if (roll < 6) {
             ++counter; // the next id: "m9" then "m10", shortlex order
@@ -71,6 +72,7 @@ void compare_random_run(std::unique_ptr<MessageStore>& memory, std::unique_ptr<M
         const std::size_t action = pick(10);
         if (action < 5) {
             std::vector<NewMessage> batch(1 + pick(6));
+            ByteArena bytes; // what the batch views
             const bool burst = ids == client_ids::counting && pick(2) == 0;
             for (NewMessage& m : batch) {
                 if (burst && &m != &batch.front()) {
@@ -80,11 +82,12 @@ void compare_random_run(std::unique_ptr<MessageStore>& memory, std::unique_ptr<M
                     m.from = users[pick(users.size())];
                     m.to = users[pick(users.size())];
                 }
-                m.text = "t" + std::to_string(pick(1000));
+                m.text = bytes.keep("t" + std::to_string(pick(1000)));
                 if (ids == client_ids::pool) {
-                    m.client_id = pick(3) == 0 ? "" : std::to_string(pick(15)); // a small pool: retries
+                    m.client_id =
+                        pick(3) == 0 ? "" : bytes.keep(std::to_string(pick(15))); // a small pool: retries
                 } else {
-                    m.client_id = counted_id(m.from);
+                    m.client_id = bytes.keep(counted_id(m.from));
                 }
             }
             auto a = memory->append(batch, now, window);
