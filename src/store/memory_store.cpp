@@ -8,6 +8,7 @@
 // open-addressing flat maps: no node allocation per entry.
 #include "store/memory_store.hpp"
 
+#include "store/body_blocks.hpp"
 #include "store/byte_codec.hpp"
 #include "store/message_id_table.hpp"
 #include "store/prefetch.hpp"
@@ -52,25 +53,28 @@ bool id_before(std::string_view a, std::string_view b) {
     return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
 
-// A chat's text and client id in one allocation, [text][client id]: a message costs one heap
-// block, not two strings' (2 x 32 bytes inline, and a block each once past 15 characters).
+// A chat's text and client id, [text][client id], in the store's BodyBlocks: freed with its
+// block when prune has taken the message and every one before it.
 class MessageBody {
 public:
     MessageBody() = default;
-    MessageBody(std::string_view text, std::string_view client_id)
-        : text_size_(static_cast<std::uint32_t>(text.size())),
+    MessageBody(BodyBlocks& blocks, std::uint64_t msg_id, std::string_view text, std::string_view client_id)
+        : bytes_(blocks.room(text.size() + client_id.size(), msg_id)),
+          text_size_(static_cast<std::uint32_t>(text.size())),
           id_size_(static_cast<std::uint32_t>(client_id.size())) {
-        if (!text.empty() || !client_id.empty()) {
-            bytes_ = std::make_unique_for_overwrite<char[]>(text.size() + client_id.size());
-            std::memcpy(bytes_.get(), text.data(), text.size());
-            std::memcpy(bytes_.get() + text.size(), client_id.data(), client_id.size());
+        // Each copied only if not empty: an empty view's data may be null, which memcpy forbids.
+        if (!text.empty()) {
+            std::memcpy(bytes_, text.data(), text.size());
+        }
+        if (!client_id.empty()) {
+            std::memcpy(bytes_ + text.size(), client_id.data(), client_id.size());
         }
     }
-    std::string_view text() const { return {bytes_.get(), text_size_}; }
-    std::string_view client_id() const { return {bytes_.get() + text_size_, id_size_}; }
+    std::string_view text() const { return {bytes_, text_size_}; }
+    std::string_view client_id() const { return {bytes_ + text_size_, id_size_}; }
 
 private:
-    std::unique_ptr<char[]> bytes_;
+    char* bytes_ = nullptr;
     std::uint32_t text_size_ = 0;
     std::uint32_t id_size_ = 0;
 };
@@ -265,7 +269,8 @@ public:
             if (messages_.empty()) {
                 first_msg_id_ = msg_id;
             }
-            Message& m = messages_.emplace_back(Message{now_ms, from, to, 0, 0, {in.text, in.client_id}});
+            Message& m = messages_.emplace_back(
+                Message{now_ms, from, to, 0, 0, {bodies_, msg_id, in.text, in.client_id}});
             m.from_seq = ++user_at(from).last_seq;
             m.to_seq = to == from ? m.from_seq : ++user_at(to).last_seq;
             index_message(msg_id, m);
@@ -408,6 +413,7 @@ public:
             ++first_msg_id_;
             ++deleted;
         }
+        bodies_.drop_through(first_msg_id_ - 1);
         return deleted;
     }
 
@@ -521,7 +527,7 @@ public:
                     !seq_follows(user_at(m.from), m.from_seq) || !seq_follows(user_at(m.to), m.to_seq)) {
                     return false;
                 }
-                m.body = MessageBody(text, client_id);
+                m.body = MessageBody(bodies_, msg_id, text, client_id);
                 index_message(msg_id, m);
                 messages_.push_back(std::move(m));
                 if (!client_id.empty()) {
@@ -684,6 +690,7 @@ private:
 
     std::uint64_t next_msg_id_ = 1;
     std::uint64_t first_msg_id_ = 1; // msg_id of messages_.front()
+    BodyBlocks bodies_;              // the messages' texts and client ids
     std::deque<Message> messages_;   // msg_id order
     // By UserIndex; users are never removed. Pointers, because a vector of Users could not grow
     // by moving them (std::deque's move may throw, so it would copy every inbox), and a deque of
