@@ -2,6 +2,7 @@
 #include "chat/router.hpp"
 
 #include "protocol/encoder.hpp"
+#include "store/short_strings.hpp"
 
 #include <algorithm>
 #include <cassert>
@@ -249,7 +250,7 @@ void Router::deliver(std::vector<Delivery>& batch) {
     LocalSessions::UserSessions found;
     for (Delivery& d : batch) {
         if (!d.user.empty()) {
-            if (d.user != found_user) {
+            if (!store::same_bytes(d.user, found_user)) {
                 found = local_.sessions_for(d.user);
                 found_user = d.user;
             }

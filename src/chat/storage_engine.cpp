@@ -2,6 +2,7 @@
 #include "chat/storage_engine.hpp"
 
 #include "protocol/encoder.hpp"
+#include "store/short_strings.hpp"
 
 #include <algorithm>
 #include <bit>
@@ -133,7 +134,7 @@ void StorageEngine::store_chats(const StoreChats& chats) {
                 emplace_for(shards, Delivery::kind::message, m.to, 0, 0,
                             shared_chat(to_event(m, r, false, sender.plain_json)), r.to_seq);
             }
-            if (m.from != m.to) {
+            if (!store::same_bytes(m.from, m.to)) {
                 // The sender's other devices get a copy marked outgoing; most senders have none,
                 // and then nothing is encoded or posted. The seq is pushed either way: the
                 // sending session holds the message (its ack carries the seq).
@@ -163,7 +164,7 @@ void StorageEngine::reach_in_runs(std::span<const store::NewMessage> messages,
         const std::string_view name = messages[begin].*user;
         std::size_t end = begin;
         std::uint64_t highest = 0;
-        for (; end < results.size() && messages[end].*user == name; ++end) {
+        for (; end < results.size() && store::same_bytes(messages[end].*user, name); ++end) {
             if (!results[end].duplicate) {
                 highest = std::max(highest, results[end].*seq);
             }

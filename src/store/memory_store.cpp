@@ -12,6 +12,7 @@
 #include "store/byte_codec.hpp"
 #include "store/message_id_table.hpp"
 #include "store/prefetch.hpp"
+#include "store/short_strings.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -44,13 +45,6 @@ struct NameHash {
 // table would otherwise hash all of their strings again.
 std::size_t client_key_hash(UserIndex from, std::string_view id) {
     return std::hash<std::string_view>{}(id) ^ (std::size_t{from} * 0x9e3779b97f4a7c15ULL);
-}
-
-// The order in which a client's ids are taken to grow: shorter first, then byte by byte. Counters
-// (with or without a prefix, as JSON numbers or strings), timestamps, ULIDs and UUIDv7s sent in
-// order all grow in it, so such a sender's ids need no hash table (User::ordered_ids).
-bool id_before(std::string_view a, std::string_view b) {
-    return a.size() != b.size() ? a.size() < b.size() : a < b;
 }
 
 // A chat's text and client id, [text][client id], in the store's BodyBlocks: freed with its
@@ -228,8 +222,8 @@ public:
         prepared_.clear();
         for (std::size_t i = 0; i < batch.size(); ++i) {
             const NewMessage& in = batch[i];
-            const bool same_from = i > 0 && in.from == batch[i - 1].from;
-            const bool same_to = i > 0 && in.to == batch[i - 1].to;
+            const bool same_from = i > 0 && same_bytes(in.from, batch[i - 1].from);
+            const bool same_to = i > 0 && same_bytes(in.to, batch[i - 1].to);
             const UserIndex from = same_from ? prepared_.back().from : intern(in.from);
             const UserIndex to = same_to ? prepared_.back().to : intern(in.to);
             // An id above the sender's highest needs no table; only the others are hashed.
