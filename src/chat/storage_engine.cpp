@@ -1,6 +1,7 @@
 // Group commit, fan-out in commit order, catch-up pages, history, conversations and receipts.
 #include "chat/storage_engine.hpp"
 
+#include "protocol/decimal.hpp"
 #include "protocol/encoder.hpp"
 #include "store/short_strings.hpp"
 
@@ -28,7 +29,7 @@ SharedText shared_chat(const protocol::ChatEvent& event) {
 
 // A message just stored, as its recipient's (or the sender's other devices') copy.
 protocol::ChatEvent to_event(const store::NewMessage& in, const store::AppendResult& stored, bool outgoing,
-                             bool plain_json) {
+                             bool plain_json, const protocol::DecimalText& batch_ts) {
     return protocol::ChatEvent{in.from,
                                in.to,
                                in.text,
@@ -36,7 +37,8 @@ protocol::ChatEvent to_event(const store::NewMessage& in, const store::AppendRes
                                stored.ts_ms,
                                outgoing,
                                outgoing ? stored.from_seq : stored.to_seq,
-                               plain_json};
+                               plain_json,
+                               &batch_ts};
 }
 
 } // namespace
@@ -99,7 +101,8 @@ void StorageEngine::store_chats(std::vector<StorageRequest>& batch) {
 
 void StorageEngine::store_chats(const StoreChats& chats) {
     const std::vector<store::NewMessage>& messages = chats.messages;
-    auto results = store_.append(messages, clock_.now_ms(), options_.idempotency_window_ms);
+    const std::int64_t now_ms = clock_.now_ms();
+    auto results = store_.append(messages, now_ms, options_.idempotency_window_ms);
     if (!results) {
         // Nothing of the batch was stored: no ack, so every client retries with its id.
         for (std::size_t i = 0; i < messages.size(); ++i) {
@@ -122,6 +125,8 @@ void StorageEngine::store_chats(const StoreChats& chats) {
                   recipients_reached_);
     reach_in_runs(messages, *results, &store::NewMessage::from, &store::AppendResult::from_seq,
                   senders_reached_);
+    // Every new message of the batch has its ts: written out once for all their chats and acks.
+    const protocol::DecimalText batch_ts(now_ms);
     for (std::size_t i = 0; i < results->size(); ++i) {
         const store::AppendResult& r = (*results)[i];
         const store::NewMessage& m = messages[i];
@@ -132,7 +137,7 @@ void StorageEngine::store_chats(const StoreChats& chats) {
             // A note to oneself reaches every session of the user, the sending one too.
             if (const ShardMask shards = recipients_reached_[i]; shards != 0) {
                 emplace_for(shards, Delivery::kind::message, m.to, 0, 0,
-                            shared_chat(to_event(m, r, false, sender.plain_json)), r.to_seq);
+                            shared_chat(to_event(m, r, false, sender.plain_json, batch_ts)), r.to_seq);
             }
             if (!store::same_bytes(m.from, m.to)) {
                 // The sender's other devices get a copy marked outgoing; most senders have none,
@@ -143,15 +148,16 @@ void StorageEngine::store_chats(const StoreChats& chats) {
                     others &= ~(ShardMask{1} << origin.shard);
                 }
                 if (others != 0) {
-                    to_shards(others,
-                              Delivery{Delivery::kind::message, m.from, 0, origin.session,
-                                       shared_chat(to_event(m, r, true, sender.plain_json)), r.from_seq});
+                    to_shards(others, Delivery{Delivery::kind::message, m.from, 0, origin.session,
+                                               shared_chat(to_event(m, r, true, sender.plain_json, batch_ts)),
+                                               r.from_seq});
                 }
             }
         }
-        emplace_for(ShardMask{1} << origin.shard, Delivery::kind::ack, std::string_view(), origin.session, 0,
-                    shared(protocol::AckEncoding(m.client_id, r.msg_id, r.ts_ms, r.from_seq, r.duplicate)),
-                    r.from_seq, sender.inflight_bytes);
+        emplace_for(
+            ShardMask{1} << origin.shard, Delivery::kind::ack, std::string_view(), origin.session, 0,
+            shared(protocol::AckEncoding(m.client_id, r.msg_id, r.ts_ms, r.from_seq, r.duplicate, &batch_ts)),
+            r.from_seq, sender.inflight_bytes);
     }
 }
 

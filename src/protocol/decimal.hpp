@@ -8,6 +8,7 @@
 #include <bit>
 #include <cstdint>
 #include <cstring>
+#include <string_view>
 
 namespace parley::protocol {
 
@@ -65,5 +66,25 @@ inline char* write_decimal(char* out, std::int64_t value) {
     *out = '-';
     return write_decimal(out + 1, std::uint64_t{0} - static_cast<std::uint64_t>(value));
 }
+
+// A value's decimal text, written once and copied into many messages: every chat and ack of a
+// storage batch carries the batch's ts (13 digits, half the digits an encoding writes, ~80
+// instructions each time). digits() holds integer_room bytes, so a copy may take them all.
+class DecimalText {
+public:
+    static constexpr std::size_t integer_room = 20; // any 64-bit value, sign included
+
+    explicit DecimalText(std::int64_t value)
+        : value_(value),
+          size_(static_cast<std::uint8_t>(write_decimal(digits_.data(), value) - digits_.data())) {}
+    std::int64_t value() const { return value_; }
+    std::string_view text() const { return {digits_.data(), size_}; }
+    const char* digits() const { return digits_.data(); }
+
+private:
+    std::int64_t value_;
+    std::array<char, integer_room> digits_{};
+    std::uint8_t size_;
+};
 
 } // namespace parley::protocol

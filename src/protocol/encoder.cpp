@@ -35,7 +35,7 @@ std::size_t json_string_bound(std::string_view text) {
 // checked append per field (a chat and its ack are about thirty fields and punctuation).
 class Cursor {
 public:
-    static constexpr std::size_t integer_bound = 20; // any 64-bit value, sign included
+    static constexpr std::size_t integer_bound = DecimalText::integer_room; // any 64-bit value, sign included
 
     explicit Cursor(char* next) : next_(next) {}
     Cursor(const Cursor&) = delete;
@@ -55,6 +55,16 @@ public:
             next_ = write_decimal(next_, static_cast<std::int64_t>(value));
         } else {
             next_ = write_decimal(next_, static_cast<std::uint64_t>(value));
+        }
+    }
+    // A ts, copied from `text` when it holds this value: a fixed-size copy of all its room,
+    // which the bound reserves for any integer, then the cursor moves by its length.
+    void timestamp(std::int64_t value, const DecimalText* text) {
+        if (text != nullptr && text->value() == value) {
+            std::memcpy(next_, text->digits(), DecimalText::integer_room);
+            next_ += text->text().size();
+        } else {
+            integer(value);
         }
     }
     // `bound` is json_string_bound(text), already computed for the piece's size.
@@ -178,7 +188,7 @@ struct ChatFields {
         w.raw(msg_id);
         w.integer(event.msg_id);
         w.raw(ts);
-        w.integer(event.ts_ms);
+        w.timestamp(event.ts_ms, event.ts_text);
         if (event.seq != 0) {
             w.raw(seq);
             w.integer(event.seq);
@@ -248,9 +258,10 @@ void encode_chat(std::string& out, const ChatEvent& chat) {
 }
 
 AckEncoding::AckEncoding(std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms,
-                         std::uint64_t seq, bool duplicate)
+                         std::uint64_t seq, bool duplicate, const DecimalText* ts_text)
     // A chat sent without an id is still acked, so the field stays and says "no id" explicitly.
-    : id_(reply_id(id_json)), msg_id_(msg_id), ts_ms_(ts_ms), seq_(seq), duplicate_(duplicate) {}
+    : id_(reply_id(id_json)), msg_id_(msg_id), ts_ms_(ts_ms), seq_(seq), duplicate_(duplicate),
+      ts_text_(ts_text) {}
 
 std::size_t AckEncoding::bound() const {
     return ack_head.size() + id_.size() + ack_msg_id.size() + ack_ts.size() + ack_seq.size() +
@@ -264,7 +275,7 @@ char* AckEncoding::write(char* out) const {
     w.raw(ack_msg_id);
     w.integer(msg_id_);
     w.raw(ack_ts);
-    w.integer(ts_ms_);
+    w.timestamp(ts_ms_, ts_text_);
     if (seq_ != 0) {
         w.raw(ack_seq);
         w.integer(seq_);

@@ -20,6 +20,8 @@ bool json_needs_no_escape(std::string_view text);
 // {"type":"login_ok","user_id":…,"shard":N}
 void encode_login_ok(std::string& out, std::string_view user_id, unsigned shard);
 
+class DecimalText; // protocol/decimal.hpp
+
 struct ChatEvent {
     std::string_view from_user_id;
     std::string_view to_user_id;
@@ -33,6 +35,9 @@ struct ChatEvent {
     // The caller knows that no byte of from_user_id, to_user_id or message needs an escape
     // (json_needs_no_escape): they are written without being looked at first.
     bool plain = false;
+    // A ts already written out (a batch's, shared by its chats); used only if its value is
+    // ts_ms, so a duplicate's older ts is still written from ts_ms.
+    const DecimalText* ts_text = nullptr;
 };
 
 // {"type":"chat","from_user_id":…,"to_user_id":…,"message":…,"msg_id":N,"ts":N[,"seq":N][,"outgoing":true]}
@@ -66,8 +71,9 @@ void encode_ack(std::string& out, std::string_view id_json, std::uint64_t msg_id
 // encode_ack's bytes, written as ChatEncoding's are. Keeps a view of `id_json`.
 class AckEncoding {
 public:
+    // `ts_text`, if given, is used as ChatEvent::ts_text is.
     AckEncoding(std::string_view id_json, std::uint64_t msg_id, std::int64_t ts_ms, std::uint64_t seq = 0,
-                bool duplicate = false);
+                bool duplicate = false, const DecimalText* ts_text = nullptr);
     std::size_t bound() const;
     char* write(char* out) const;
 
@@ -77,6 +83,7 @@ private:
     std::int64_t ts_ms_;
     std::uint64_t seq_;
     bool duplicate_;
+    const DecimalText* ts_text_;
 };
 
 // {"type":"synced","seq":N} — catch-up after login is complete; live messages follow. N is the

@@ -4,6 +4,8 @@
 // the output buffer's own growth.
 #include "protocol/encoder.hpp"
 
+#include "protocol/decimal.hpp"
+
 #include "protocol/decoder.hpp"
 
 #include <gtest/gtest.h>
@@ -256,6 +258,37 @@ TEST(Encode, ChatAndAckWrittenInPlaceAreTheEncodersBytes) {
                 encode_ack(expected, id, max_u64, min_i64, seq, duplicate);
                 const AckEncoding encoding(id, max_u64, min_i64, seq, duplicate);
                 EXPECT_EQ(written(encoding.bound(), encoding), expected) << id;
+            }
+        }
+    }
+}
+
+// A batch's ts written out once (DecimalText) gives the same bytes as the ts written each time,
+// and is not used for a message whose ts differs (a duplicate's older one): that message's own
+// ts is written. Each in a block of exactly bound() bytes: the ts copy takes a fixed 20 bytes.
+TEST(Encode, ABatchTsWrittenOnceGivesTheSameBytesAndOnlyWhenItIsTheMessagesTs) {
+    constexpr auto min_i64 = std::numeric_limits<std::int64_t>::min();
+    constexpr auto max_i64 = std::numeric_limits<std::int64_t>::max();
+    for (const std::int64_t ts : {std::int64_t{0}, std::int64_t{7}, std::int64_t{-1},
+                                  std::int64_t{1700000000001}, min_i64, max_i64}) {
+        const DecimalText same(ts);
+        const DecimalText other(ts == 5 ? 6 : 5);
+        EXPECT_EQ(same.text(), std::to_string(ts));
+        for (const std::uint64_t seq : {std::uint64_t{0}, std::uint64_t{3}}) {
+            ChatEvent chat{"alice", "bob", "hi", 12, ts, seq == 3, seq};
+            std::string expected;
+            encode_chat(expected, chat);
+            EXPECT_NE(expected.find(R"("ts":)" + std::to_string(ts)), std::string::npos) << expected;
+            for (const DecimalText* text : {&same, &other}) {
+                chat.ts_text = text;
+                const ChatEncoding encoding(chat);
+                EXPECT_EQ(written(encoding.bound(), encoding), expected) << ts;
+            }
+            std::string ack;
+            encode_ack(ack, R"("c-1")", 12, ts, seq, false);
+            for (const DecimalText* text : {&same, &other}) {
+                const AckEncoding encoding(R"("c-1")", 12, ts, seq, false, text);
+                EXPECT_EQ(written(encoding.bound(), encoding), ack) << ts;
             }
         }
     }
