@@ -136,14 +136,19 @@ struct User {
     HighestId highest_id;          // the highest id ever filed here; kept when pruned
 };
 
-// A stored chat; its msg_id is its place in messages_.
+// A stored chat; its msg_id is its place in messages_. Its seqs are in the two inboxes, found by
+// msg_id (seqs_of()) on the paths that read them: 32 bytes a message, not 48 (the store's memory
+// grows by every message, and each new page is a fault), and a 512-byte deque node holds 16.
 struct Message {
     std::int64_t ts_ms = 0;
     UserIndex from = 0;
     UserIndex to = 0;
-    std::uint64_t from_seq = 0;
-    std::uint64_t to_seq = 0;
     MessageBody body; // client id empty if none
+};
+
+struct Seqs {
+    std::uint64_t from = 0; // in the sender's inbox
+    std::uint64_t to = 0;   // in the recipient's (the same for a note to oneself)
 };
 
 // The oldest ts a duplicate may have, without overflowing for a huge window.
@@ -254,7 +259,8 @@ public:
                 if (earlier != 0) {
                     const Message& e = message(earlier);
                     if (idempotency_window_ms > 0 && e.ts_ms >= window_start(now_ms, idempotency_window_ms)) {
-                        results.push_back({earlier, e.ts_ms, e.from_seq, e.to_seq, true});
+                        const Seqs seqs = seqs_of(earlier, e);
+                        results.push_back({earlier, e.ts_ms, seqs.from, seqs.to, true});
                         continue;
                     }
                 }
@@ -263,17 +269,17 @@ public:
             if (messages_.empty()) {
                 first_msg_id_ = msg_id;
             }
-            Message& m = messages_.emplace_back(
-                Message{now_ms, from, to, 0, 0, {bodies_, msg_id, in.text, in.client_id}});
-            m.from_seq = ++user_at(from).last_seq;
-            m.to_seq = to == from ? m.from_seq : ++user_at(to).last_seq;
-            index_message(msg_id, m);
+            const Message& m =
+                messages_.emplace_back(Message{now_ms, from, to, {bodies_, msg_id, in.text, in.client_id}});
+            const std::uint64_t from_seq = ++user_at(from).last_seq;
+            const Seqs seqs{from_seq, to == from ? from_seq : ++user_at(to).last_seq};
+            index_message(msg_id, m, seqs);
             if (ordered) {
                 file_ordered_id(from, in.client_id, msg_id);
             } else if (!in.client_id.empty()) {
                 file_id_in_table(id_hash, msg_id, earlier);
             }
-            results.push_back({msg_id, now_ms, m.from_seq, m.to_seq, false});
+            results.push_back({msg_id, now_ms, seqs.from, seqs.to, false});
         }
         return results;
     }
@@ -431,13 +437,17 @@ public:
             bytes::put(b, u->pushed_seq);
         }
         out.begin(image_part::messages);
+        // Each inbox holds its user's messages in msg_id order: a cursor a user finds each seq.
+        std::vector<std::size_t> inbox_at(users_.size(), 0);
+        const auto next_seq = [&](UserIndex user) { return user_at(user).inbox[inbox_at[user]++].seq; };
         for (const Message& m : messages_) {
             std::string& b = out.item();
             bytes::put(b, m.ts_ms);
             bytes::put(b, m.from);
             bytes::put(b, m.to);
-            bytes::put(b, m.from_seq);
-            bytes::put(b, m.to_seq);
+            const std::uint64_t from_seq = next_seq(m.from);
+            bytes::put(b, from_seq);
+            bytes::put(b, m.to == m.from ? from_seq : next_seq(m.to));
             bytes::put_string(b, m.body.text());
             bytes::put_string(b, m.body.client_id());
         }
@@ -512,17 +522,19 @@ public:
                 m.ts_ms = in.get<std::int64_t>();
                 m.from = in.get<UserIndex>();
                 m.to = in.get<UserIndex>();
-                m.from_seq = in.get<std::uint64_t>();
-                m.to_seq = in.get<std::uint64_t>();
+                Seqs seqs;
+                seqs.from = in.get<std::uint64_t>();
+                seqs.to = in.get<std::uint64_t>();
                 const std::string_view text = in.get_string();
                 const std::string_view client_id = in.get_string();
                 const std::uint64_t msg_id = first_msg_id_ + messages_.size();
                 if (in.bad() || msg_id >= next_msg_id_ || m.from >= users_.size() || m.to >= users_.size() ||
-                    !seq_follows(user_at(m.from), m.from_seq) || !seq_follows(user_at(m.to), m.to_seq)) {
+                    !seq_follows(user_at(m.from), seqs.from) || !seq_follows(user_at(m.to), seqs.to) ||
+                    (m.from == m.to && seqs.from != seqs.to)) {
                     return false;
                 }
                 m.body = MessageBody(bodies_, msg_id, text, client_id);
-                index_message(msg_id, m);
+                index_message(msg_id, m, seqs);
                 messages_.push_back(std::move(m));
                 if (!client_id.empty()) {
                     // Filed as append() filed it: the same ids in the same order.
@@ -566,11 +578,11 @@ private:
     }
 
     // Files a new message (its seqs assigned) in both inboxes and its conversation.
-    void index_message(std::uint64_t msg_id, const Message& m) {
+    void index_message(std::uint64_t msg_id, const Message& m, Seqs seqs) {
         User& sender = user_at(m.from);
-        sender.inbox.push_back({m.from_seq, msg_id});
+        sender.inbox.push_back({seqs.from, msg_id});
         if (m.to != m.from) {
-            user_at(m.to).inbox.push_back({m.to_seq, msg_id});
+            user_at(m.to).inbox.push_back({seqs.to, msg_id});
         }
         LastConversation& last = last_conversation_;
         if (last.ids == nullptr || last.from != m.from || last.to != m.to) {
@@ -664,11 +676,24 @@ private:
     // Ids are dense: each stored message takes the next one, and prune only removes the front.
     const Message& message(std::uint64_t msg_id) const { return messages_[msg_id - first_msg_id_]; }
 
+    // A held message's seqs: its slots in both inboxes (each in msg_id order), found by msg_id.
+    Seqs seqs_of(std::uint64_t msg_id, const Message& m) const {
+        const auto seq_in = [msg_id](const User& u) {
+            const auto slot =
+                std::lower_bound(u.inbox.begin(), u.inbox.end(), msg_id,
+                                 [](const InboxSlot& s, std::uint64_t id) { return s.msg_id < id; });
+            return slot != u.inbox.end() && slot->msg_id == msg_id ? slot->seq : 0;
+        };
+        const std::uint64_t from = seq_in(user_at(m.from));
+        return {from, m.to == m.from ? from : seq_in(user_at(m.to))};
+    }
+
     StoredMessage stored(std::uint64_t msg_id) const {
         const Message& m = message(msg_id);
+        const Seqs seqs = seqs_of(msg_id, m);
         return StoredMessage{
-            msg_id,     m.ts_ms, user_at(m.from).name, user_at(m.to).name, std::string(m.body.text()),
-            m.from_seq, m.to_seq};
+            msg_id,    m.ts_ms, user_at(m.from).name, user_at(m.to).name, std::string(m.body.text()),
+            seqs.from, seqs.to};
     }
 
     Marks* find_marks(const std::string& user, const std::string& peer) {
