@@ -29,6 +29,7 @@
 #include <stdexcept>
 #include <string_view>
 #include <utility>
+#include <variant>
 
 namespace parley::store {
 
@@ -218,14 +219,29 @@ private:
                      : "not a Parley journal (its first bytes are not a journal header)");
         }
         std::size_t at_record = 0;
+        bool image_open = false; // image parts were read and not yet checked whole
+        const auto check_image = [&] {
+            if (image_open && !memory_image_complete(*memory_)) {
+                fail("the state image before record " + std::to_string(at_record + 1) +
+                     " is incomplete: an inbox stops short of its user's last seq (intact "
+                     "checksums: written so, not damaged since). Nothing was changed");
+            }
+            image_open = false;
+        };
         const journal::ScanResult scanned = journal::scan(file, [&](journal::Op&& op) {
+            const bool image_part = std::holds_alternative<journal::ImagePartOp>(op);
+            if (!image_part) {
+                check_image();
+            }
             if (!apply(std::move(op))) {
                 fail("record " + std::to_string(at_record + 1) +
                      " holds part of a state image that does not fit the parts before it (intact "
                      "checksum: written so, not damaged since). Nothing was changed");
             }
+            image_open = image_open || image_part;
             ++at_record;
         });
+        check_image();
         if (scanned.end == journal::scan_end::corrupt) {
             fail("damaged at byte " + std::to_string(scanned.valid_end) + " of " + std::to_string(size) +
                  ": " + scanned.problem +

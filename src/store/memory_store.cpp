@@ -86,9 +86,53 @@ struct Marks {
     std::uint64_t delivered_up_to = 0;
 };
 
-struct InboxSlot {
-    std::uint64_t seq;
-    std::uint64_t msg_id;
+// A user's inbox: the msg_ids of the messages the user sent or received, in seq order (which is
+// msg_id order). Its seqs are consecutive, since each message takes its users' next seq and
+// prune takes the oldest, so a slot's seq is its place (first_seq() + index) and only msg_ids
+// are kept: 8 bytes a slot, not 16, two slots a message.
+class Inbox {
+public:
+    bool empty() const { return ids_.empty(); }
+    std::size_t size() const { return ids_.size(); }
+    std::uint64_t first_seq() const { return first_seq_; }
+    std::uint64_t last_seq() const { return first_seq_ + ids_.size() - 1; } // if not empty
+    std::uint64_t msg_id_at(std::size_t index) const { return ids_[index]; }
+
+    // Files `msg_id` under `seq`, which must follow the newest's (any seq >= 1 if empty); false,
+    // filing nothing, if it does not.
+    bool push(std::uint64_t seq, std::uint64_t msg_id) {
+        if (ids_.empty()) {
+            if (seq == 0) {
+                return false;
+            }
+            first_seq_ = seq;
+        } else if (seq != last_seq() + 1) {
+            return false;
+        }
+        ids_.push_back(msg_id);
+        return true;
+    }
+    void pop_front() {
+        ids_.pop_front();
+        ++first_seq_;
+    }
+    // The index of the first slot whose seq is above `seq` (size() if none).
+    std::size_t first_after(std::uint64_t seq) const {
+        if (seq < first_seq_) {
+            return 0;
+        }
+        return static_cast<std::size_t>(std::min<std::uint64_t>(seq - first_seq_ + 1, ids_.size()));
+    }
+    // The seq `msg_id` is filed under; 0 if it is not here.
+    std::uint64_t seq_of(std::uint64_t msg_id) const {
+        const auto it = std::lower_bound(ids_.begin(), ids_.end(), msg_id);
+        return it != ids_.end() && *it == msg_id ? first_seq_ + static_cast<std::uint64_t>(it - ids_.begin())
+                                                 : 0;
+    }
+
+private:
+    std::deque<std::uint64_t> ids_;
+    std::uint64_t first_seq_ = 0;
 };
 
 // The highest client id a user sent, compared with each chat's id. Kept inside the User up to 39
@@ -125,7 +169,7 @@ struct User {
     std::string name;
     std::uint64_t last_seq = 0; // never lowered, also when prune empties the inbox
     std::uint64_t pushed_seq = 0;
-    std::deque<InboxSlot> inbox;                               // seq order, which is msg_id order
+    Inbox inbox;
     boost::unordered_flat_map<UserIndex, Marks> conversations; // by peer
     // The messages this user sent with a client id above every id before it (id_before), from
     // ordered_front on: in msg_id order, which is id order. A new id above highest_id is no
@@ -291,10 +335,9 @@ public:
         if (u == nullptr) {
             return entries;
         }
-        auto it = std::upper_bound(u->inbox.begin(), u->inbox.end(), since_seq,
-                                   [](std::uint64_t seq, const InboxSlot& slot) { return seq < slot.seq; });
-        for (; it != u->inbox.end() && entries.size() < limit; ++it) {
-            entries.push_back({it->seq, stored(it->msg_id)});
+        for (std::size_t i = u->inbox.first_after(since_seq); i < u->inbox.size() && entries.size() < limit;
+             ++i) {
+            entries.push_back({u->inbox.first_seq() + i, stored(u->inbox.msg_id_at(i))});
         }
         return entries;
     }
@@ -439,7 +482,9 @@ public:
         out.begin(image_part::messages);
         // Each inbox holds its user's messages in msg_id order: a cursor a user finds each seq.
         std::vector<std::size_t> inbox_at(users_.size(), 0);
-        const auto next_seq = [&](UserIndex user) { return user_at(user).inbox[inbox_at[user]++].seq; };
+        const auto next_seq = [&](UserIndex user) {
+            return user_at(user).inbox.first_seq() + inbox_at[user]++;
+        };
         for (const Message& m : messages_) {
             std::string& b = out.item();
             bytes::put(b, m.ts_ms);
@@ -571,18 +616,29 @@ public:
         return in.finished_cleanly();
     }
 
+    // Once every part is read: each user's inbox, if not empty, ends at the user's last seq (an
+    // inbox's seqs follow from its place, so one that ended below would give the next message
+    // a seq its place does not). A part alone cannot tell: the next part may hold more messages.
+    bool image_complete() const {
+        return std::all_of(users_.begin(), users_.end(), [](const std::unique_ptr<User>& u) {
+            return u->inbox.empty() || u->inbox.last_seq() == u->last_seq;
+        });
+    }
+
 private:
-    // A restored message's seq must be in its user's range and above the inbox's newest.
+    // A restored message's seq must be in its user's range and the one after the inbox's newest.
     static bool seq_follows(const User& u, std::uint64_t seq) {
-        return seq >= 1 && seq <= u.last_seq && (u.inbox.empty() || u.inbox.back().seq < seq);
+        return seq >= 1 && seq <= u.last_seq && (u.inbox.empty() || seq == u.inbox.last_seq() + 1);
     }
 
     // Files a new message (its seqs assigned) in both inboxes and its conversation.
     void index_message(std::uint64_t msg_id, const Message& m, Seqs seqs) {
         User& sender = user_at(m.from);
-        sender.inbox.push_back({seqs.from, msg_id});
+        // Both pushes file: a new message takes each user's next seq, and a restored one was
+        // checked with seq_follows().
+        sender.inbox.push(seqs.from, msg_id);
         if (m.to != m.from) {
-            user_at(m.to).inbox.push_back({seqs.to, msg_id});
+            user_at(m.to).inbox.push(seqs.to, msg_id);
         }
         LastConversation& last = last_conversation_;
         if (last.ids == nullptr || last.from != m.from || last.to != m.to) {
@@ -678,14 +734,8 @@ private:
 
     // A held message's seqs: its slots in both inboxes (each in msg_id order), found by msg_id.
     Seqs seqs_of(std::uint64_t msg_id, const Message& m) const {
-        const auto seq_in = [msg_id](const User& u) {
-            const auto slot =
-                std::lower_bound(u.inbox.begin(), u.inbox.end(), msg_id,
-                                 [](const InboxSlot& s, std::uint64_t id) { return s.msg_id < id; });
-            return slot != u.inbox.end() && slot->msg_id == msg_id ? slot->seq : 0;
-        };
-        const std::uint64_t from = seq_in(user_at(m.from));
-        return {from, m.to == m.from ? from : seq_in(user_at(m.to))};
+        const std::uint64_t from = user_at(m.from).inbox.seq_of(msg_id);
+        return {from, m.to == m.from ? from : user_at(m.to).inbox.seq_of(msg_id)};
     }
 
     StoredMessage stored(std::uint64_t msg_id) const {
@@ -756,6 +806,10 @@ std::size_t memory_image_bytes(const MessageStore& store) {
 
 bool read_memory_image_part(MessageStore& store, std::string_view part) {
     return static_cast<MemoryStore&>(store).read_image_part(part);
+}
+
+bool memory_image_complete(const MessageStore& store) {
+    return static_cast<const MemoryStore&>(store).image_complete();
 }
 
 } // namespace parley::store

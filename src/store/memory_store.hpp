@@ -25,5 +25,9 @@ std::size_t memory_image_bytes(const MessageStore& store);
 // False if the part is malformed or does not follow the parts before it; the store must then
 // be thrown away.
 bool read_memory_image_part(MessageStore& store, std::string_view part);
+// After an image's last part (before anything else is applied to the store): false if the parts
+// do not make a whole state (an inbox that stops short of its user's last seq); the store must
+// then be thrown away.
+bool memory_image_complete(const MessageStore& store);
 
 } // namespace parley::store

@@ -3,6 +3,7 @@
 #include "store/journal_format.hpp"
 #include "store/sqlite_store.hpp"
 
+#include "memory_image_parts.hpp"
 #include "raw_file.hpp"
 #include "temp_dir.hpp"
 #include "test_chat.hpp"
@@ -239,6 +240,23 @@ TEST_F(JournalStore, AnUnfinishedCompactionIsRemovedAndTheJournalKept) {
 
 // A crash during a write leaves its record partly on disk: open cuts it off, says so, and
 // carries on with everything before it; the cut-off batch was never acked.
+// An image whose parts each read, but which is not a whole state (an inbox stops short of its
+// user's last seq: the next message would be filed under a seq its place does not give), is
+// refused at open, whether records follow it or not.
+TEST_F(JournalStore, AnImageWithAnInboxThatStopsShortIsRefused) {
+    const auto parts = testing_support::image({{"ann", 3}, {"ben", 2}}, {{0, 1, 1, 1}, {0, 1, 2, 2}});
+    std::string journal;
+    journal::write_file_header(journal);
+    for (const std::string& part : parts) {
+        journal::write_image_part(journal, part);
+    }
+    write_bytes(file(), journal);
+    expect_open_fails({"incomplete", "record 4"});
+    journal::write_pushed_seq(journal, "ben", 1);
+    write_bytes(file(), journal);
+    expect_open_fails({"incomplete", "record 4"});
+}
+
 TEST_F(JournalStore, ATornWriteAtTheEndIsCutOffWithAWarning) {
     {
         auto store = open();

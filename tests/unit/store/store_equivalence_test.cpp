@@ -278,6 +278,7 @@ void rebuilt_from_image_run(client_ids ids) {
                     read = read && read_memory_image_part(*rebuilt, part);
                 });
                 ASSERT_TRUE(read);
+                ASSERT_TRUE(memory_image_complete(*rebuilt));
                 const std::size_t estimate = memory_image_bytes(*copy);
                 EXPECT_LE(written, estimate + 64);
                 EXPECT_GE(written + 64, estimate);
