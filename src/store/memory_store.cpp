@@ -480,7 +480,7 @@ public:
             bytes::put(b, u->pushed_seq);
         }
         out.begin(image_part::messages);
-        // Each inbox holds its user's messages in msg_id order: a cursor a user finds each seq.
+        // Each inbox holds its user's messages in msg_id order: one cursor per user gives each seq.
         std::vector<std::size_t> inbox_at(users_.size(), 0);
         const auto next_seq = [&](UserIndex user) {
             return user_at(user).inbox.first_seq() + inbox_at[user]++;
