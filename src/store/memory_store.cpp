@@ -11,6 +11,7 @@
 #include "store/body_blocks.hpp"
 #include "store/byte_codec.hpp"
 #include "store/message_id_table.hpp"
+#include "store/name_hash.hpp"
 #include "store/prefetch.hpp"
 #include "store/short_strings.hpp"
 
@@ -34,11 +35,6 @@ namespace parley::store {
 namespace {
 
 using UserIndex = std::uint32_t;
-
-struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
 
 // (sender, client id) of a message sent with an id: the idempotency key. Its hash is computed
 // once and kept: the table holds one entry per message sent with an id, and every growth of the

@@ -12,6 +12,7 @@
 #include "store/index_pass.hpp"
 #include "store/journal_format.hpp"
 #include "store/log_rows.hpp"
+#include "store/name_hash.hpp"
 #include "store/prefetch.hpp"
 #include "store/sqlite_error.hpp"
 #include "store/sqlite_message_db.hpp"
@@ -46,11 +47,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using boost::system::result;
-
-struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
 
 // The oldest ts a duplicate may have, without overflowing for a huge window.
 std::int64_t window_start(std::int64_t now_ms, std::int64_t window_ms) {
