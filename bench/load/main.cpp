@@ -99,6 +99,10 @@ int main(int argc, char** argv) try {
         ->option_text("auto|pong|synced");
     app.add_flag("--resume", o.resume, "reconnect: log in with \"since\":0");
     app.add_flag("!--no-id", o.send_id, "Send chats without a client id (no ack latency)");
+    app.add_flag(
+        "--scrambled-ids", o.scrambled_ids,
+        "Client ids in no order per sender, as random ones (UUIDs) would be: Parley files them in its "
+        "idempotency table");
     app.add_option("--label", o.label, "Copied into the output");
     CLI11_PARSE(app, argc, argv);
 

@@ -81,6 +81,8 @@ struct Options {
     // Send a client id ("id") with each chat so acks can be timed (the raw server ignores it).
     // Off makes the request the seed page's exact shape.
     bool send_id = true;
+    // Client ids in no order per sender (as random UUIDs would be), not increasing.
+    bool scrambled_ids = false;
     // Echoed into the JSON output, to tell runs apart.
     std::string label;
 };

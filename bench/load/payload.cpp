@@ -85,9 +85,23 @@ std::optional<Stamp> parse_text(std::string_view text) {
                  static_cast<std::int64_t>(*sent)};
 }
 
-void append_client_id(std::string& out, std::uint32_t seq, std::int64_t sent_ns) {
+namespace {
+
+// A one-to-one map of 32-bit numbers that leaves no order: each step (odd multiply, xor with a
+// right shift) can be undone.
+std::uint32_t scramble(std::uint32_t v) {
+    v *= 0x9e3779b1U;
+    v ^= v >> 15;
+    v *= 0x85ebca77U;
+    v ^= v >> 13;
+    return v;
+}
+
+} // namespace
+
+void append_client_id(std::string& out, std::uint32_t seq, std::int64_t sent_ns, bool scrambled) {
     std::array<char, 24> id{};
-    put_hex(id.data(), seq, 8);
+    put_hex(id.data(), scrambled ? scramble(seq) : seq, 8);
     put_hex(id.data() + 8, static_cast<std::uint64_t>(sent_ns), 16);
     out.append(id.data(), id.size());
 }

@@ -29,8 +29,10 @@ std::optional<Stamp> parse_text(std::string_view text);
 
 // A chat's client id ("id"): unique per sender (Parley drops a repeated id as a retry, so the
 // send time alone, shared by a pass's messages, would not do) and carrying the send time so
-// the ack can be timed: 8 hex digits of sequence number, 16 of send time.
-void append_client_id(std::string& out, std::uint32_t seq, std::int64_t sent_ns);
+// the ack can be timed: 8 hex digits of sequence number, 16 of send time. `scrambled`: the 8
+// digits are a one-to-one shuffle of the sequence number, so a sender's ids come in no order, as
+// random ids (UUIDs) would; Parley files those in its idempotency table, not in order per sender.
+void append_client_id(std::string& out, std::uint32_t seq, std::int64_t sent_ns, bool scrambled);
 // The send time from a client id echoed in an ack; nullopt if it is not one of ours.
 std::optional<std::int64_t> parse_client_id(std::string_view id);
 

@@ -596,7 +596,7 @@ void Worker::send_chat(Conn& conn, std::int64_t stamp_ns) {
     scratch_ += '"';
     if (options_.send_id) {
         scratch_ += R"(,"id":")";
-        append_client_id(scratch_, conn.next_seq, stamp_ns);
+        append_client_id(scratch_, conn.next_seq, stamp_ns, options_.scrambled_ids);
         scratch_ += '"';
     }
     scratch_ += '}';

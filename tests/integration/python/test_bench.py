@@ -67,6 +67,14 @@ class BenchAgainstParley(unittest.TestCase):
         for key in ("p50_us", "p99_us", "ack_p99_us"):
             self.assertGreater(result[key], 0, f"{key}: {result}")
 
+    def test_rate_with_ids_in_no_order(self):
+        # Client ids that are not increasing (as random ones would be) go through the memory
+        # store's idempotency table; every chat is still stored once, acked and delivered.
+        result = self.run_bench("rate", "-c", "20", "-r", "2000", "-d", "1", "--scrambled-ids")
+        self.assert_clean(result)
+        self.assertEqual(result["acks"], result["sent"], result)
+        self.assertGreater(result["ack_p99_us"], 0, result)
+
     def test_durable_pairs_freed_by_acks(self):
         # The default store: the window moves only when the server has committed.
         self.server.kill()

@@ -70,6 +70,149 @@ TEST(MessageIdTable, AgreesWithAReferenceThroughCollisionsGrowthAndDeletions) {
     }
 }
 
+// A hash whose mixed tag is `tag`: the table places an entry by its tag's top bits, so a test
+// can put entries exactly where it wants them (the mixing multiplies by an odd constant, which
+// has an inverse modulo 2^64).
+std::size_t hash_with_tag(std::uint32_t tag) {
+    const std::uint64_t odd = 0x9e3779b97f4a7c15ULL;
+    std::uint64_t inverse = odd; // Newton's iteration: each step doubles the correct low bits
+    for (int i = 0; i < 5; ++i) {
+        inverse *= 2 - odd * inverse;
+    }
+    return static_cast<std::size_t>((std::uint64_t{tag} << 32) * inverse);
+}
+
+// Inserts msg_ids first..last under hashes from `hash_of(id)`, recording them in `reference`.
+template <class HashOf>
+void insert_range(MessageIdTable& table, std::map<std::uint64_t, std::size_t>& reference, std::uint64_t first,
+                  std::uint64_t last, HashOf hash_of) {
+    for (std::uint64_t id = first; id <= last; ++id) {
+        const std::size_t hash = hash_of(id);
+        table.insert(hash, id);
+        reference.emplace(id, hash);
+    }
+}
+
+::testing::AssertionResult finds_all(const MessageIdTable& table,
+                                     const std::map<std::uint64_t, std::size_t>& reference) {
+    if (table.size() != reference.size()) {
+        return ::testing::AssertionFailure() << "size " << table.size() << ", expected " << reference.size();
+    }
+    for (const auto& [id, hash] : reference) {
+        const std::uint64_t found =
+            table.find(hash, [id = id](std::uint64_t candidate) { return candidate == id; });
+        if (found != id) {
+            return ::testing::AssertionFailure() << "msg_id " << id << " not found (got " << found << ")";
+        }
+    }
+    return ::testing::AssertionSuccess();
+}
+
+// Growing moves the old table's entries a few slots an insert, not all at once (a doubling of
+// millions of entries stopped the store's thread for a third of a second). Right after the insert
+// that starts a growth nearly the whole old table is still to move; each later insert moves at
+// most a few slots (or the short run at the very end); the growth is over within a quarter of the
+// old size in inserts, before the new table is itself 3/4 full. Every entry is found all along.
+TEST(MessageIdTable, GrowingMovesAFewSlotsAnInsert) {
+    std::mt19937_64 random(11);
+    MessageIdTable table;
+    std::map<std::uint64_t, std::size_t> reference;
+    std::uint64_t id = 1;
+    std::size_t growths = 0;
+    while (growths < 3 && id < 2'000'000) {
+        const std::size_t hash = random();
+        table.insert(hash, id);
+        reference.emplace(id++, hash);
+        const std::size_t left = table.slots_left_to_move();
+        if (left == 0 || reference.size() < 10'000) {
+            continue;
+        }
+        ++growths;
+        // The old table held 3/4 of its slots; nearly all of them wait.
+        const std::size_t old_slots = reference.size() * 4 / 3;
+        ASSERT_GT(left, old_slots - MessageIdTable::moved_per_insert - 64) << "growth " << growths;
+        ASSERT_TRUE(finds_all(table, reference));
+        std::size_t inserts = 0;
+        for (std::size_t before = left; table.slots_left_to_move() != 0; ++inserts) {
+            const std::size_t more = random();
+            table.insert(more, id);
+            reference.emplace(id++, more);
+            const std::size_t now = table.slots_left_to_move();
+            ASSERT_LT(now, before) << "each insert moves some";
+            ASSERT_LE(before - now, MessageIdTable::moved_per_insert + 64) << "never a large share at once";
+            before = now;
+            if (inserts % 1024 == 0) {
+                ASSERT_TRUE(finds_all(table, reference));
+            }
+        }
+        EXPECT_LE(inserts, old_slots / MessageIdTable::moved_per_insert + 1);
+        ASSERT_TRUE(finds_all(table, reference));
+    }
+    EXPECT_EQ(growths, 3u) << "a growth from 10,000 entries on is spread over inserts";
+}
+
+// While a growth is under way an entry is in the old table or the new one: lookups, erases and
+// second filings of a pair must find it in either. The entries here are placed at the end of the
+// table so that their run wraps around to its start, which is moved first: lookups in what is
+// left must still go round to the entries of that run not yet moved. Checked after every insert.
+TEST(MessageIdTable, EntriesAreFoundErasedAndNotFiledTwiceWhileTheyMove) {
+    for (const std::uint32_t tag : {std::uint32_t{0xffffffff}, std::uint32_t{0xfff00000}, std::uint32_t{0}}) {
+        std::mt19937_64 random(tag);
+        MessageIdTable table;
+        std::map<std::uint64_t, std::size_t> reference;
+        // 40 entries under one tag: a run of 40 from its home, wrapping for the top tags.
+        insert_range(table, reference, 1, 40, [&](std::uint64_t) { return hash_with_tag(tag); });
+        insert_range(table, reference, 41, 48, [&](std::uint64_t) { return random(); });
+        std::uint64_t id = 49;
+        bool saw_growth = false;
+        for (int step = 0; step < 3'000; ++step) {
+            const std::size_t hash = step % 5 == 0 ? hash_with_tag(tag) : random();
+            table.insert(hash, id);
+            reference.emplace(id++, hash);
+            if (table.slots_left_to_move() != 0) {
+                saw_growth = true;
+                // A pair filed again while it waits in the old table takes no second entry.
+                const auto oldest = reference.begin();
+                table.insert(oldest->second, oldest->first);
+                // Erase an entry, in whichever table it is.
+                const auto victim = reference.lower_bound(random() % id);
+                if (victim != reference.end()) {
+                    ASSERT_TRUE(table.erase(victim->second, victim->first)) << "step " << step;
+                    ASSERT_FALSE(table.erase(victim->second, victim->first));
+                    reference.erase(victim);
+                }
+            }
+            ASSERT_TRUE(finds_all(table, reference)) << "tag " << tag << ", step " << step;
+            ASSERT_EQ(table.find(hash_with_tag(tag), [](std::uint64_t) { return false; }), 0u)
+                << "a lookup of an absent entry ends";
+        }
+        EXPECT_TRUE(saw_growth);
+    }
+}
+
+// Erasing every entry the old table still holds ends the growth (its pages are given back).
+TEST(MessageIdTable, ErasingWhatWaitsToMoveEndsTheGrowth) {
+    MessageIdTable table;
+    std::map<std::uint64_t, std::size_t> reference;
+    std::uint64_t id = 1;
+    for (; (table.slots_left_to_move() == 0 || reference.size() < 1'000) && id < 1'000'000; ++id) {
+        table.insert(id * 0x9e3779b97f4a7c15ULL, id);
+        reference.emplace(id, id * 0x9e3779b97f4a7c15ULL);
+    }
+    ASSERT_NE(table.slots_left_to_move(), 0u) << "a growth is under way";
+    // The one filed last is in the new table, and so are the few moved; erase all others.
+    for (auto it = reference.begin(); it != reference.end();) {
+        if (it->first + 1 == id || table.slots_left_to_move() == 0) {
+            ++it;
+            continue;
+        }
+        ASSERT_TRUE(table.erase(it->second, it->first));
+        it = reference.erase(it);
+    }
+    EXPECT_EQ(table.slots_left_to_move(), 0u);
+    EXPECT_TRUE(finds_all(table, reference));
+}
+
 // The SQLite store files what it loads at start and what it stores; a message can be both (in a
 // run and in the tail after a crash) and must then take one entry, in the table or beside it.
 TEST(MessageIdTable, APairFiledTwiceTakesOneEntry) {
