@@ -41,8 +41,13 @@ public:
 
     // Called before each batch that checks: once `window_ms` has passed since the current
     // generation began, it becomes the old one and the one before is dropped. So what was stored
-    // within the window is always remembered, and nothing older than two windows is.
+    // within the window is always remembered, and nothing older than two windows is. A dropped
+    // generation's memory is given back a part a call: at once, a day's ids (a GiB at 100 M
+    // messages) would hold the storage thread for ~80 ms of unmapping on this VM.
     void age(std::int64_t now_ms, std::int64_t window_ms);
+
+    // Bytes of slots the last dropped generation still holds.
+    std::size_t dropped_bytes() const;
 
     // Marks the memory as filled from the store (at its first check after open), starting the
     // first generation at `now_ms`.
@@ -63,6 +68,8 @@ private:
 
     Generation current_;
     Generation previous_;
+    Generation dropped_; // not searched; its parts before to_free_ still hold memory
+    std::size_t to_free_ = 0;
     std::int64_t current_started_ms_ = 0;
     bool loaded_ = false;
 };

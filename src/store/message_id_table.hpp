@@ -71,6 +71,9 @@ public:
 
     void clear();
 
+    // Bytes of slots mapped (both tables while a growth is under way).
+    std::size_t slot_bytes() const { return (current_.capacity() + old_.capacity()) * sizeof(std::uint64_t); }
+
     // Slots of the table before the last growth not yet moved into the current one (0 when no
     // growth is under way): for tests of the spreading.
     std::size_t slots_left_to_move() const { return old_.slots_left(); }

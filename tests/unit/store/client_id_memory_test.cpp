@@ -124,5 +124,37 @@ TEST(ClientIdMemory, IsEmptyAndUnloadedUntilFilled) {
     EXPECT_TRUE(memory.loaded());
 }
 
+// A generation aged out gives its memory back a part a call, not all at once (unmapping a day's
+// ids would stall the storage thread), and what it held is no longer found meanwhile.
+TEST(ClientIdMemory, ADroppedGenerationIsFreedAPartACall) {
+    ClientIdMemory memory;
+    memory.mark_loaded(0);
+    std::mt19937_64 random(3);
+    std::vector<std::uint64_t> oldest;
+    for (std::uint64_t id = 1; id <= 20'000; ++id) { // every part gets entries
+        oldest.push_back(random());
+        memory.remember(oldest.back(), id);
+    }
+    memory.age(window, window); // the oldest become the previous generation
+    memory.remember(7, 30'000);
+    EXPECT_EQ(memory.dropped_bytes(), 0u);
+    memory.age(2 * window, window); // and are dropped
+    const std::size_t held = memory.dropped_bytes();
+    EXPECT_GT(held, 0u);
+    for (const std::uint64_t fingerprint : oldest) {
+        ASSERT_EQ(first(memory, fingerprint), 0u) << "nothing older than two windows is found";
+    }
+    EXPECT_EQ(first(memory, 7), 30'000u);
+    std::size_t calls = 0;
+    for (std::size_t before = held; memory.dropped_bytes() != 0 && calls < 1000; ++calls) {
+        memory.age(2 * window + 1, window); // within the window: frees one part
+        ASSERT_LT(memory.dropped_bytes(), before);
+        ASSERT_LE(before - memory.dropped_bytes(), held / 16) << "a part at a time, not the whole";
+        before = memory.dropped_bytes();
+    }
+    EXPECT_EQ(calls, 64u) << "one part a call";
+    EXPECT_EQ(first(memory, 7), 30'000u);
+}
+
 } // namespace
 } // namespace parley::store
