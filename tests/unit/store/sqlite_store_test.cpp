@@ -538,6 +538,29 @@ TEST(SqliteStore, UsesWalModeAndRecordsItsSchema) {
     EXPECT_EQ(raw_sql(db_file(dir), "PRAGMA application_id"), std::to_string(0x50524c59));
 }
 
+// The WAL is copied into parley.db each time it holds `wal_autocheckpoint_bytes` (4 MiB): a
+// checkpoint holds the storage thread while it writes the pages the WAL changed, and the acks
+// queued meanwhile wait (ADR 015, sixth addendum). The WAL file is reused from its start after a
+// checkpoint, so its size is the most it ever held: ~20 MiB of messages must leave it within
+// twice the limit (40 MiB, the old default, fails), and the messages in parley.db.
+TEST(SqliteStore, TheWalIsCopiedIntoTheDatabaseEveryFewMebibytes) {
+    TempDir dir;
+    const SqliteOptions options;
+    auto store = open_sqlite_store(dir.path(), options);
+    const std::string text(1000, 'w');
+    for (int b = 0; b < 80; ++b) {
+        std::vector<NewMessage> batch;
+        for (int i = 0; i < 256; ++i) {
+            batch.push_back(chat("u" + std::to_string(i % 50), "v" + std::to_string(i % 40), text,
+                                 "b" + std::to_string(b) + "-" + std::to_string(i)));
+        }
+        ASSERT_TRUE(store->append(batch, t0, day).has_value());
+        ASSERT_TRUE(store->maintain().has_value()); // as the storage thread does between batches
+    }
+    EXPECT_LE(fs::file_size(dir.path() / "parley.db-wal"), 2 * options.wal_autocheckpoint_bytes);
+    EXPECT_GE(fs::file_size(db_file(dir)), std::uintmax_t{16} << 20);
+}
+
 TEST(SqliteStore, ANewFileGetsSixteenKibPagesAndAnOldFileKeepsItsOwn) {
     TempDir fresh;
     {
