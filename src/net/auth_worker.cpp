@@ -1,6 +1,7 @@
 // The auth thread's loop: jobs in FIFO order, a poll of the account store once a second.
 #include "net/auth_worker.hpp"
 
+#include "net/thread_name.hpp"
 #include "store/account_store.hpp"
 
 #include <spdlog/spdlog.h>
@@ -31,7 +32,10 @@ AuthWorker::~AuthWorker() {
 }
 
 void AuthWorker::start() {
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        name_this_thread("parley-auth");
+        run();
+    });
 }
 
 void AuthWorker::stop() {

@@ -7,6 +7,7 @@
 #include "net/connection_limiter.hpp"
 #include "net/shard.hpp"
 #include "net/storage_worker.hpp"
+#include "net/thread_name.hpp"
 #include "net/tls.hpp"
 #include "store/message_store.hpp"
 
@@ -157,8 +158,11 @@ void Server::start() {
     if (impl_->auth) {
         impl_->auth->start();
     }
-    for (auto& shard : impl_->shards) {
-        impl_->threads.emplace_back([s = shard.get()] { s->run(); });
+    for (std::size_t i = 0; i < impl_->shards.size(); ++i) {
+        impl_->threads.emplace_back([s = impl_->shards[i].get(), i] {
+            name_this_thread("parley-shard-" + std::to_string(i));
+            s->run();
+        });
     }
 }
 

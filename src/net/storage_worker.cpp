@@ -1,6 +1,8 @@
 // The storage thread's loop, or the inline path for a store that never waits.
 #include "net/storage_worker.hpp"
 
+#include "net/thread_name.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <iterator>
@@ -19,7 +21,10 @@ StorageWorker::~StorageWorker() {
 
 void StorageWorker::start() {
     if (!inline_) {
-        thread_ = std::thread([this] { run(); });
+        thread_ = std::thread([this] {
+            name_this_thread("parley-storage");
+            run();
+        });
     }
 }
 

@@ -11,6 +11,7 @@ the test instead of hanging it.
 
 import asyncio
 import json
+import os
 import socket
 import time
 import unittest
@@ -804,6 +805,30 @@ class HttpTest(ParleyTestCase):
         ws = await self.login("alice")
         await self.assert_usable(ws)
 
+
+class ThreadNamesTest(ParleyTestCase):
+    def thread_names(self):
+        task_dir = f"/proc/{self.server.proc.pid}/task"
+        names = []
+        for tid in os.listdir(task_dir):
+            try:
+                with open(f"{task_dir}/{tid}/comm") as comm:
+                    names.append(comm.read().strip())
+            except FileNotFoundError:  # a thread that ended meanwhile
+                pass
+        return sorted(names)
+
+    async def test_threads_are_named_for_what_they_run(self):
+        # top -H, ps -L, perf and gdb show these: each shard, the storage thread (the default
+        # store, SQLite, has one) and the auth thread (--auth password) are told apart; the main
+        # thread keeps the program's name. A thread names itself as it starts, so the names are
+        # read until they are all there (bounded).
+        await self.start_server("--auth", "password")  # two shards
+        expected = ["parley", "parley-auth", "parley-shard-0", "parley-shard-1", "parley-storage"]
+        deadline = time.monotonic() + RECV_TIMEOUT_S
+        while self.thread_names() != expected and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        self.assertEqual(self.thread_names(), expected)
 
 if __name__ == "__main__":
     unittest.main()
