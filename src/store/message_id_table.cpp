@@ -56,23 +56,18 @@ void MessageIdTable::Slots::release() {
 }
 
 std::size_t MessageIdTable::Slots::position(std::uint64_t slot) const {
-    if (used_ != 0) {
-        for (std::size_t i = start(slot >> offset_bits); slots_[i] != 0; i = next(i)) {
-            if (slots_[i] == slot) {
-                return i;
-            }
-        }
+    if (used_ == 0) {
+        return capacity_;
     }
-    return capacity_;
+    const std::size_t i = seek(slot >> offset_bits, [slot](std::uint64_t s) { return s == slot; });
+    return slots_[i] != 0 ? i : capacity_;
 }
 
 bool MessageIdTable::Slots::put(std::uint64_t slot) {
-    std::size_t i = start(slot >> offset_bits);
-    for (; slots_[i] != 0; i = next(i)) {
-        if (slots_[i] == slot) {
-            return false; // filed already (the SQLite store: a message both in a run and in the
-                          // tail, after a crash)
-        }
+    const std::size_t i = seek(slot >> offset_bits, [slot](std::uint64_t s) { return s == slot; });
+    if (slots_[i] != 0) {
+        return false; // filed already (the SQLite store: a message both in a run and in the tail,
+                      // after a crash)
     }
     slots_[i] = slot;
     ++used_;

@@ -117,14 +117,12 @@ private:
         }
         // The first slot of `tag` that `confirmed(slot)` accepts; 0 if none.
         template <class Confirmed> std::uint64_t find(std::uint64_t tag, Confirmed&& confirmed) const {
-            if (used_ != 0) {
-                for (std::size_t i = start(tag); slots_[i] != 0; i = next(i)) {
-                    if ((slots_[i] >> offset_bits) == tag && confirmed(slots_[i])) {
-                        return slots_[i];
-                    }
-                }
+            if (used_ == 0) {
+                return 0;
             }
-            return 0;
+            return slots_[seek(tag, [&](std::uint64_t slot) {
+                return (slot >> offset_bits) == tag && confirmed(slot);
+            })]; // 0 if the run ended first
         }
         // Where `slot` is; capacity() if it is not there.
         std::size_t position(std::uint64_t slot) const;
@@ -137,6 +135,15 @@ private:
         std::uint64_t take_front();
 
     private:
+        // The lookup of `tag`, the one walk every operation shares: from where it starts along the
+        // run, the first slot `match` accepts, or the empty slot the run ends at. Needs slots.
+        template <class Match> std::size_t seek(std::uint64_t tag, Match&& match) const {
+            std::size_t i = start(tag);
+            while (slots_[i] != 0 && !match(slots_[i])) {
+                i = next(i);
+            }
+            return i;
+        }
         // Where a lookup of `tag` starts: its home, or the front if the home was taken out.
         std::size_t start(std::uint64_t tag) const {
             const auto home = static_cast<std::size_t>(tag >> (offset_bits - index_bits_));
